@@ -1,0 +1,68 @@
+#pragma once
+// Loads a directory of canonical-model files (`<entity>.jsonl` or `<entity>.csv`) into the
+// columnar store, reading only the fields the compiled rules use.
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "diag/diagnostic.hpp"
+#include "model/schema.hpp"
+#include "model/table.hpp"
+
+namespace rapport::load {
+
+/// What to do with a record that can't be read or has a wrong-typed value.
+enum class BadRecordPolicy { Fail, Skip };
+
+/// The data files found in a directory, one per entity.
+struct DataFile {
+  std::string entity;
+  std::string path;
+  bool csv = false;
+};
+
+/// Lists `<entity>.jsonl` / `<entity>.csv` files in `dir` (sorted by entity). An entity with both a
+/// .jsonl and a .csv file is an error reported to `sink`.
+std::vector<DataFile> find_data_files(const std::string& dir, diag::DiagnosticSink& sink);
+
+/// Returns model v1 extended with what the files show: fields present in the data but not in the
+/// model (typed from their values) and entities not in the model. Reads only the CSV header or
+/// the first JSONL records. Also records, per entity, which declared fields the data lacks.
+struct Discovery {
+  model::Schema schema;
+  /// entity -> the field names actually present in its file (header / JSON keys).
+  std::map<std::string, std::set<std::string>> present_fields;
+  std::vector<DataFile> files;
+};
+Discovery discover(const std::string& dir, diag::DiagnosticSink& sink);
+
+struct LoadOptions {
+  BadRecordPolicy on_bad_record = BadRecordPolicy::Fail;
+  /// entity -> fields to load (`id` is always loaded). Entities not named are not loaded.
+  std::map<std::string, std::set<std::string>> fields;
+  /// Worker threads for parsing (0 = hardware concurrency).
+  unsigned threads = 0;
+  /// Called with (entity, bytes done, bytes total) while loading; may be empty.
+  std::function<void(const std::string&, std::size_t, std::size_t)> progress;
+};
+
+/// Counts for the summary line.
+struct LoadStats {
+  std::size_t records = 0;
+  std::size_t skipped = 0;            // bad records skipped under BadRecordPolicy::Skip
+  std::size_t dangling_references = 0;
+  std::size_t bytes = 0;
+  std::map<std::string, std::size_t> records_by_entity;
+};
+
+/// Loads the requested entities and fields into `dataset` (whose schema must come from `discover`),
+/// resolves Ref columns to row indexes, and reports bad data to `sink` with file:line and field.
+/// Returns false when loading must stop (an I/O error, or a bad record under Fail).
+bool load(const Discovery& discovery, const LoadOptions& options, model::Dataset& dataset, LoadStats& stats,
+          diag::DiagnosticSink& sink);
+
+}  // namespace rapport::load

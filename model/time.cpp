@@ -1,0 +1,126 @@
+#include "model/time.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace rapport::model {
+
+std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) {
+  year -= month <= 2 ? 1 : 0;
+  const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const auto yoe = static_cast<unsigned>(year - era * 400);
+  const unsigned doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+namespace {
+
+void civil_from_days(std::int64_t z, std::int64_t& year, unsigned& month, unsigned& day) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  day = doy - (153 * mp + 2) / 5 + 1;
+  month = mp < 10 ? mp + 3 : mp - 9;
+  year = static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2 ? 1 : 0);
+}
+
+bool digits(std::string_view text, std::size_t at, std::size_t count, unsigned& value) {
+  if (at + count > text.size()) return false;
+  value = 0;
+  for (std::size_t i = at; i < at + count; ++i) {
+    char c = text[i];
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  return true;
+}
+
+}  // namespace
+
+bool valid_date(std::int64_t year, unsigned month, unsigned day) {
+  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (month < 1 || month > 12 || day < 1) return false;
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  unsigned limit = kDays[month - 1] + (month == 2 && leap ? 1 : 0);
+  return day <= limit;
+}
+
+std::optional<double> parse_date(std::string_view text) {
+  unsigned year = 0, month = 0, day = 0;
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  if (!digits(text, 0, 4, year) || !digits(text, 5, 2, month) || !digits(text, 8, 2, day)) return std::nullopt;
+  if (!valid_date(year, month, day)) return std::nullopt;
+  return static_cast<double>(days_from_civil(year, month, day)) * kSecondsPerDay;
+}
+
+std::optional<double> parse_timestamp(std::string_view text) {
+  if (text.size() < 17 || text[10] != 'T') return std::nullopt;
+  auto date = parse_date(text.substr(0, 10));
+  if (!date) return std::nullopt;
+  unsigned hour = 0, minute = 0, second = 0;
+  if (!digits(text, 11, 2, hour) || text[13] != ':' || !digits(text, 14, 2, minute)) return std::nullopt;
+  std::size_t at = 16;
+  if (at < text.size() && text[at] == ':') {
+    if (!digits(text, at + 1, 2, second)) return std::nullopt;
+    at += 3;
+    if (at < text.size() && text[at] == '.') {  // fractional seconds are accepted and dropped
+      ++at;
+      while (at < text.size() && text[at] >= '0' && text[at] <= '9') ++at;
+    }
+  }
+  std::string_view zone = text.substr(at);
+  if (zone != "Z" && zone != "+00:00") return std::nullopt;
+  if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  return *date + hour * 3600.0 + minute * 60.0 + second;
+}
+
+std::optional<double> parse_date_or_timestamp(std::string_view text) {
+  if (text.size() == 10) return parse_date(text);
+  return parse_timestamp(text);
+}
+
+std::string format_date(double seconds) {
+  if (std::isnan(seconds)) return "";
+  auto days = static_cast<std::int64_t>(std::floor(seconds / kSecondsPerDay));
+  std::int64_t year = 0;
+  unsigned month = 0, day = 0;
+  civil_from_days(days, year, month, day);
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%04lld-%02u-%02u", static_cast<long long>(year), month, day);
+  return buffer;
+}
+
+std::string format_timestamp(double seconds) {
+  if (std::isnan(seconds)) return "";
+  auto whole = static_cast<std::int64_t>(std::floor(seconds));
+  std::int64_t days = whole >= 0 ? whole / 86400 : (whole - 86399) / 86400;
+  std::int64_t rest = whole - days * 86400;
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "%sT%02lld:%02lld:%02lldZ", format_date(days * kSecondsPerDay).c_str(),
+                static_cast<long long>(rest / 3600), static_cast<long long>(rest / 60 % 60),
+                static_cast<long long>(rest % 60));
+  return buffer;
+}
+
+std::string format_duration(double seconds) {
+  if (std::isnan(seconds)) return "";
+  double abs_seconds = std::fabs(seconds);
+  auto whole = [](double v) { return std::fabs(v - std::round(v)) < 1e-9; };
+  char buffer[48];
+  if (abs_seconds >= 86400 && whole(seconds / 86400)) {
+    std::snprintf(buffer, sizeof buffer, "%.0fd", seconds / 86400);
+  } else if (whole(seconds / 3600)) {
+    std::snprintf(buffer, sizeof buffer, "%.0fh", seconds / 3600);
+  } else if (abs_seconds >= 86400) {
+    std::snprintf(buffer, sizeof buffer, "%.1fd", seconds / 86400);
+  } else {
+    std::snprintf(buffer, sizeof buffer, "%.1fh", seconds / 3600);
+  }
+  return buffer;
+}
+
+}  // namespace rapport::model
