@@ -1,1 +1,1275 @@
-// placeholder until the evaluator lands
+#include "engine/evaluator.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <numeric>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engine/format.hpp"
+#include "engine/vector.hpp"
+#include "model/time.hpp"
+
+namespace rapport::engine {
+
+namespace {
+
+using dsl::CompareMode;
+using dsl::CompareOp;
+using dsl::Function;
+using dsl::Node;
+using dsl::Op;
+using dsl::Unit;
+using model::kMissingStr;
+using model::kNoRow;
+using model::StrId;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr std::size_t kChunkCandidates = std::size_t{1} << 20;  // rows per filter batch
+
+/// A scope of evaluation: `lanes` lanes, each mapped to a lane of the parent frame.
+struct Frame {
+  const Frame* parent = nullptr;
+  int level = 0;
+  std::size_t lanes = 1;
+  std::vector<std::uint32_t> parent_lane;
+  Vec var;
+  std::vector<Vec>* lets = nullptr;
+  mutable std::unordered_map<const Node*, Vec> cache;
+  mutable std::unordered_map<int, std::vector<std::uint32_t>> maps;
+};
+
+Vec constant_of(Kind kind, std::size_t lanes_hint = 1) {
+  Vec v;
+  v.kind = kind;
+  v.constant = true;
+  v.lanes = lanes_hint;
+  return v;
+}
+
+Vec make_scalar(Kind kind, std::size_t lanes) {
+  Vec v;
+  v.kind = kind;
+  v.lanes = lanes;
+  switch (storage_of(kind)) {
+    case Storage::Number: v.num.assign(lanes, kNaN); break;
+    case Storage::String: v.str.assign(lanes, kMissingStr); break;
+    case Storage::Row: v.row.assign(lanes, kNoRow); break;
+  }
+  return v;
+}
+
+/// Gathers lanes of `v` by `index` (index[i] = the lane of v that lane i takes).
+Vec gather(const Vec& v, const std::vector<std::uint32_t>& index) {
+  if (v.constant) {
+    Vec copy = v;
+    copy.lanes = index.size();
+    return copy;
+  }
+  Vec out;
+  out.kind = v.kind;
+  out.element = v.element;
+  out.lanes = index.size();
+  if (!v.is_collection()) {
+    switch (storage_of(v.kind)) {
+      case Storage::Number:
+        out.num.resize(index.size());
+        for (std::size_t i = 0; i < index.size(); ++i) out.num[i] = v.num[index[i]];
+        break;
+      case Storage::String:
+        out.str.resize(index.size());
+        for (std::size_t i = 0; i < index.size(); ++i) out.str[i] = v.str[index[i]];
+        break;
+      case Storage::Row:
+        out.row.resize(index.size());
+        for (std::size_t i = 0; i < index.size(); ++i) out.row[i] = v.row[index[i]];
+        break;
+    }
+    return out;
+  }
+  out.off.resize(index.size() + 1);
+  out.off[0] = 0;
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < index.size(); ++i) {
+    total += v.off[index[i] + 1] - v.off[index[i]];
+    out.off[i + 1] = static_cast<std::uint32_t>(total);
+  }
+  Storage storage = storage_of(v.storage_kind());
+  auto copy_elements = [&](const auto& from, auto& to) {
+    to.reserve(total);
+    for (std::uint32_t src : index) to.insert(to.end(), from.begin() + v.off[src], from.begin() + v.off[src + 1]);
+  };
+  if (storage == Storage::Number) copy_elements(v.num, out.num);
+  else if (storage == Storage::String) copy_elements(v.str, out.str);
+  else copy_elements(v.row, out.row);
+  if (!v.present.empty()) {
+    out.present.resize(index.size());
+    for (std::size_t i = 0; i < index.size(); ++i) out.present[i] = v.present[index[i]];
+  }
+  return out;
+}
+
+/// Turns a constant vector into one with a value per lane.
+Vec expand(const Vec& v, std::size_t lanes) {
+  if (!v.constant) return v;
+  std::vector<std::uint32_t> zeros(lanes, 0);
+  Vec plain = v;
+  plain.constant = false;
+  plain.lanes = 1;
+  return gather(plain, zeros);
+}
+
+bool truthy(double value) { return value == 1.0; }
+
+class Evaluator {
+ public:
+  Evaluator(const dsl::CompiledPack& pack, const dsl::ParamValues& params, model::Dataset& data, double now)
+      : pack_(pack), params_(params), data_(data), now_(now) {}
+
+  EvalResult run(const EvalOptions& options);
+
+ private:
+  void run_rule(const dsl::CompiledRule& rule, EvalResult& result);
+  Vec eval(const Node& node, const Frame& frame);
+  Vec eval_here(const Node& node, const Frame& frame);
+  const Frame& ancestor(const Frame& frame, int level) const;
+  const std::vector<std::uint32_t>& lane_map(const Frame& frame, int level) const;
+
+  Vec constant_value(const dsl::Value& value);
+  void append_value(Vec& out, const dsl::Value& value);
+  Vec param_keyed(const Node& node, const Frame& frame);
+  Vec field(const Node& node, const Frame& frame);
+  Vec navigate(const Node& node, const Frame& frame);
+  Vec entity_set(const std::string& entity);
+  Vec filter(const Node& node, const Frame& frame);
+  Vec of(const Node& node, const Frame& frame);
+  Vec arithmetic(const Node& node, const Frame& frame);
+  Vec logic(const Node& node, const Frame& frame);
+  Vec compare(const Node& node, const Frame& frame);
+  Vec membership(const Node& node, const Frame& frame);
+  Vec except(const Node& node, const Frame& frame);
+  Vec missing_test(const Node& node, const Frame& frame);
+  Vec within(const Node& node, const Frame& frame);
+  Vec make_list(const Node& node, const Frame& frame);
+  Vec call(const Node& node, const Frame& frame);
+  Vec aggregate(const Node& node, const Vec& input, std::size_t lanes);
+
+  const std::vector<std::int32_t>& all_rows(const std::string& entity);
+  struct RowIndex {
+    std::vector<std::uint32_t> off;  // by target row (+1)
+    std::vector<std::int32_t> rows;
+  };
+  const RowIndex& row_index(const std::string& entity, const std::string& field);
+  using KeyIndex = std::unordered_map<StrId, std::vector<std::int32_t>>;
+  const KeyIndex& key_index(const std::string& entity, const std::string& field);
+  const std::unordered_map<StrId, int>& enum_ranks(const std::string& entity, const std::string& field);
+
+  const dsl::CompiledPack& pack_;
+  const dsl::ParamValues& params_;
+  model::Dataset& data_;
+  double now_;
+  std::map<std::string, std::vector<std::int32_t>> all_rows_;
+  std::map<std::pair<std::string, std::string>, RowIndex> row_indexes_;
+  std::map<std::pair<std::string, std::string>, KeyIndex> key_indexes_;
+  std::map<std::pair<std::string, std::string>, std::unordered_map<StrId, int>> enum_ranks_;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+const Frame& Evaluator::ancestor(const Frame& frame, int level) const {
+  const Frame* f = &frame;
+  while (f->level > level) f = f->parent;
+  return *f;
+}
+
+const std::vector<std::uint32_t>& Evaluator::lane_map(const Frame& frame, int level) const {
+  if (frame.level - 1 == level) return frame.parent_lane;
+  auto it = frame.maps.find(level);
+  if (it != frame.maps.end()) return it->second;
+  std::vector<std::uint32_t> map = frame.parent_lane;
+  const Frame* f = frame.parent;
+  while (f->level > level) {
+    for (auto& lane : map) lane = f->parent_lane[lane];
+    f = f->parent;
+  }
+  return frame.maps.emplace(level, std::move(map)).first->second;
+}
+
+Vec Evaluator::eval(const Node& node, const Frame& frame) {
+  if (node.op == Op::Const) return constant_value(node.constant);
+  if (node.level < frame.level) {
+    const Frame& home = ancestor(frame, node.level);
+    auto it = home.cache.find(&node);
+    if (it == home.cache.end()) it = home.cache.emplace(&node, eval_here(node, home)).first;
+    if (it->second.constant) return it->second;
+    return gather(it->second, lane_map(frame, node.level));
+  }
+  Vec v = eval_here(node, frame);
+  if (frame.level == 0) v.constant = true;
+  return v;
+}
+
+Vec Evaluator::eval_here(const Node& node, const Frame& frame) {
+  switch (node.op) {
+    case Op::Const: return constant_value(node.constant);
+    case Op::Param: return constant_value(params_.values[node.slot]);
+    case Op::ParamKeyed: return param_keyed(node, frame);
+    case Op::Now: {
+      Vec v = constant_of(Kind::Timestamp);
+      v.num = {now_};
+      return v;
+    }
+    case Op::Today: {
+      Vec v = constant_of(Kind::Date);
+      v.num = {std::floor(now_ / model::kSecondsPerDay) * model::kSecondsPerDay};
+      return v;
+    }
+    case Op::Var: {
+      const Frame& home = ancestor(frame, node.level);
+      if (&home == &frame) return home.var;
+      return gather(home.var, lane_map(frame, node.level));
+    }
+    case Op::LetRef: {
+      const Frame& home = ancestor(frame, 1);
+      const Vec& value = (*home.lets)[node.slot];
+      if (&home == &frame || value.constant) return value;
+      return gather(value, lane_map(frame, 1));
+    }
+    case Op::Field: return field(node, frame);
+    case Op::Navigate: return navigate(node, frame);
+    case Op::EntitySet: return entity_set(node.entity);
+    case Op::Filter: return filter(node, frame);
+    case Op::Of: return of(node, frame);
+    case Op::Negate:
+    case Op::Add:
+    case Op::Sub:
+    case Op::Mul:
+    case Op::Div:
+      return arithmetic(node, frame);
+    case Op::Not:
+    case Op::And:
+    case Op::Or:
+      return logic(node, frame);
+    case Op::Compare: return compare(node, frame);
+    case Op::In:
+    case Op::NotIn:
+    case Op::Has:
+    case Op::HasAny:
+    case Op::HasAll:
+      return membership(node, frame);
+    case Op::Except: return except(node, frame);
+    case Op::IsMissing:
+    case Op::IsNotMissing:
+      return missing_test(node, frame);
+    case Op::WithinLast:
+    case Op::WithinNext:
+      return within(node, frame);
+    case Op::MakeList: return make_list(node, frame);
+    case Op::Call: return call(node, frame);
+  }
+  return make_scalar(Kind::Number, frame.lanes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constants and parameters
+
+void Evaluator::append_value(Vec& out, const dsl::Value& value) {
+  switch (storage_of(value.kind)) {
+    case Storage::Number: out.num.push_back(value.missing ? kNaN : value.number); break;
+    case Storage::String: out.str.push_back(value.missing ? kMissingStr : data_.strings.intern(value.text)); break;
+    case Storage::Row: out.row.push_back(kNoRow); break;
+  }
+}
+
+Vec Evaluator::constant_value(const dsl::Value& value) {
+  Vec v = constant_of(value.kind);
+  if (value.kind == Kind::List) {
+    v.element = value.items.empty() ? Kind::Text : value.items.front().kind;
+    v.off = {0, static_cast<std::uint32_t>(value.items.size())};
+    for (const auto& item : value.items) append_value(v, item);
+    if (value.missing) v.present = {0};
+    return v;
+  }
+  append_value(v, value);
+  return v;
+}
+
+Vec Evaluator::param_keyed(const Node& node, const Frame& frame) {
+  Vec key = eval(node.args[0], frame);
+  const dsl::Value& fallback = params_.values[node.slot];
+  std::unordered_map<StrId, const dsl::Value*> table;
+  for (const auto& [name, value] : params_.keyed[node.slot]) table[data_.strings.intern(name)] = &value;
+  Vec out;
+  out.kind = fallback.kind;
+  out.constant = key.constant;
+  out.lanes = frame.lanes;
+  std::size_t lanes = key.constant ? 1 : frame.lanes;
+  if (fallback.kind == Kind::List) {
+    out.element = fallback.items.empty() ? Kind::Text : fallback.items.front().kind;
+    out.off.push_back(0);
+  }
+  for (std::size_t i = 0; i < lanes; ++i) {
+    StrId k = key.str[i];
+    const dsl::Value* value = &fallback;
+    if (auto it = table.find(k); it != table.end()) value = it->second;
+    if (k == kMissingStr) {
+      dsl::Value missing = fallback;
+      missing.missing = true;
+      if (fallback.kind == Kind::List) {
+        out.off.push_back(out.off.back());
+        out.present.resize(i, 1);
+        out.present.push_back(0);
+      } else {
+        append_value(out, missing);
+      }
+      continue;
+    }
+    if (fallback.kind == Kind::List) {
+      for (const auto& item : value->items) append_value(out, item);
+      out.off.push_back(static_cast<std::uint32_t>(storage_of(out.element) == Storage::String ? out.str.size() : out.num.size()));
+      if (!out.present.empty()) out.present.push_back(1);
+    } else {
+      append_value(out, *value);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows, fields and sets
+
+const std::vector<std::int32_t>& Evaluator::all_rows(const std::string& entity) {
+  auto it = all_rows_.find(entity);
+  if (it != all_rows_.end()) return it->second;
+  std::vector<std::int32_t> rows;
+  if (const model::Table* table = data_.table(entity)) {
+    rows.resize(table->size());
+    std::iota(rows.begin(), rows.end(), 0);
+  }
+  return all_rows_.emplace(entity, std::move(rows)).first->second;
+}
+
+Vec Evaluator::entity_set(const std::string& entity) {
+  Vec v = constant_of(Kind::Set);
+  v.row = all_rows(entity);
+  v.off = {0, static_cast<std::uint32_t>(v.row.size())};
+  return v;
+}
+
+Vec Evaluator::field(const Node& node, const Frame& frame) {
+  Vec rows = eval(node.args[0], frame);
+  const model::Table* table = data_.table(node.entity);
+  std::size_t lanes = rows.constant ? 1 : frame.lanes;
+  Vec out;
+  out.kind = node.type.kind;
+  out.lanes = frame.lanes;
+  out.constant = rows.constant;
+  if (node.field == "id") {
+    out.str.resize(lanes);
+    for (std::size_t i = 0; i < lanes; ++i) {
+      std::int32_t r = rows.row[i];
+      out.str[i] = r == kNoRow ? kMissingStr : table->ids[r];
+    }
+    return out;
+  }
+  const model::Column* column = table ? table->column(node.field) : nullptr;
+  if (!column) return expand(make_scalar(out.kind, 1), 1);  // not loaded: the engine reports this earlier
+  using model::FieldType;
+  switch (column->def.type) {
+    case FieldType::Number:
+    case FieldType::Bool:
+    case FieldType::Timestamp:
+    case FieldType::Date:
+      out.num.resize(lanes);
+      for (std::size_t i = 0; i < lanes; ++i) {
+        std::int32_t r = rows.row[i];
+        out.num[i] = r == kNoRow ? kNaN : column->numbers[r];
+      }
+      break;
+    case FieldType::Text:
+    case FieldType::Enum:
+    case FieldType::Ref:
+      out.str.resize(lanes);
+      for (std::size_t i = 0; i < lanes; ++i) {
+        std::int32_t r = rows.row[i];
+        out.str[i] = r == kNoRow ? kMissingStr : column->strings[r];
+      }
+      break;
+    case FieldType::TextList:
+      out.kind = Kind::List;
+      out.element = Kind::Text;
+      out.off.resize(lanes + 1);
+      out.off[0] = 0;
+      out.present.resize(lanes);
+      for (std::size_t i = 0; i < lanes; ++i) {
+        std::int32_t r = rows.row[i];
+        if (r == kNoRow || column->list_present[r] == 0) {
+          out.present[i] = 0;
+        } else {
+          out.present[i] = 1;
+          out.str.insert(out.str.end(), column->list_items.begin() + column->list_offsets[r],
+                         column->list_items.begin() + column->list_offsets[r + 1]);
+        }
+        out.off[i + 1] = static_cast<std::uint32_t>(out.str.size());
+      }
+      break;
+  }
+  return out;
+}
+
+Vec Evaluator::navigate(const Node& node, const Frame& frame) {
+  Vec rows = eval(node.args[0], frame);
+  const model::Table* table = data_.table(node.entity);
+  const model::Column* column = table ? table->column(node.field) : nullptr;
+  std::size_t lanes = rows.constant ? 1 : frame.lanes;
+  Vec out;
+  out.kind = Kind::Row;
+  out.lanes = frame.lanes;
+  out.constant = rows.constant;
+  out.row.resize(lanes, kNoRow);
+  if (!column || column->rows.empty()) return out;
+  for (std::size_t i = 0; i < lanes; ++i) {
+    std::int32_t r = rows.row[i];
+    out.row[i] = r == kNoRow ? kNoRow : column->rows[r];
+  }
+  return out;
+}
+
+const Evaluator::RowIndex& Evaluator::row_index(const std::string& entity, const std::string& field) {
+  auto key = std::make_pair(entity, field);
+  auto it = row_indexes_.find(key);
+  if (it != row_indexes_.end()) return it->second;
+  RowIndex index;
+  const model::Table* table = data_.table(entity);
+  const model::Column* column = table ? table->column(field) : nullptr;
+  const model::Table* target = column ? data_.table(column->def.ref_entity) : nullptr;
+  std::size_t targets = target ? target->size() : 0;
+  index.off.assign(targets + 2, 0);
+  if (column && !column->rows.empty()) {
+    for (std::int32_t t : column->rows) {
+      if (t != kNoRow) ++index.off[static_cast<std::size_t>(t) + 2];
+    }
+    for (std::size_t i = 2; i < index.off.size(); ++i) index.off[i] += index.off[i - 1];
+    index.rows.resize(index.off.back());
+    for (std::size_t r = 0; r < column->rows.size(); ++r) {
+      std::int32_t t = column->rows[r];
+      if (t != kNoRow) index.rows[index.off[static_cast<std::size_t>(t) + 1]++] = static_cast<std::int32_t>(r);
+    }
+  }
+  index.off.pop_back();
+  return row_indexes_.emplace(key, std::move(index)).first->second;
+}
+
+const Evaluator::KeyIndex& Evaluator::key_index(const std::string& entity, const std::string& field) {
+  auto key = std::make_pair(entity, field);
+  auto it = key_indexes_.find(key);
+  if (it != key_indexes_.end()) return it->second;
+  KeyIndex index;
+  const model::Table* table = data_.table(entity);
+  if (table) {
+    if (field == "id") {
+      for (std::size_t r = 0; r < table->size(); ++r) index[table->ids[r]].push_back(static_cast<std::int32_t>(r));
+    } else if (const model::Column* column = table->column(field)) {
+      for (std::size_t r = 0; r < column->strings.size(); ++r) {
+        if (column->strings[r] != kMissingStr) index[column->strings[r]].push_back(static_cast<std::int32_t>(r));
+      }
+    }
+  }
+  return key_indexes_.emplace(key, std::move(index)).first->second;
+}
+
+const std::unordered_map<StrId, int>& Evaluator::enum_ranks(const std::string& entity, const std::string& field) {
+  auto key = std::make_pair(entity, field);
+  auto it = enum_ranks_.find(key);
+  if (it != enum_ranks_.end()) return it->second;
+  std::unordered_map<StrId, int> ranks;
+  if (const model::EntityDef* def = data_.schema.entity(entity)) {
+    if (const model::FieldDef* f = def->field(field)) {
+      for (std::size_t i = 0; i < f->enum_values.size(); ++i) ranks[data_.strings.intern(f->enum_values[i])] = static_cast<int>(i);
+    }
+  }
+  return enum_ranks_.emplace(key, std::move(ranks)).first->second;
+}
+
+Vec Evaluator::filter(const Node& node, const Frame& frame) {
+  const std::size_t lanes = frame.lanes;
+  // Candidate rows per lane: from a join index, or the base set.
+  Vec base;
+  const RowIndex* by_row = nullptr;
+  const KeyIndex* by_key = nullptr;
+  Vec outer;
+  static const std::vector<std::int32_t> kNone;
+  if (!node.join_field.empty()) {
+    if (node.join_by_row) {
+      by_row = &row_index(node.entity, node.join_field);
+      outer = eval(node.join_outer->args[0], frame);  // the outer row itself, not its id text
+    } else {
+      by_key = &key_index(node.entity, node.join_field);
+      outer = eval(*node.join_outer, frame);
+    }
+  } else {
+    base = eval(node.args[0], frame);
+  }
+  auto candidates = [&](std::size_t lane) -> std::pair<const std::int32_t*, std::size_t> {
+    if (by_row) {
+      std::int32_t r = outer.row[outer.at(lane)];
+      if (r == kNoRow || static_cast<std::size_t>(r) + 1 >= by_row->off.size()) return {nullptr, 0};
+      return {by_row->rows.data() + by_row->off[r], by_row->off[r + 1] - by_row->off[r]};
+    }
+    if (by_key) {
+      StrId k = outer.str[outer.at(lane)];
+      auto it = by_key->find(k);
+      if (k == kMissingStr || it == by_key->end()) return {nullptr, 0};
+      return {it->second.data(), it->second.size()};
+    }
+    std::size_t b = base.begin(lane);
+    return {base.row.data() + b, base.end(lane) - b};
+  };
+
+  Vec out;
+  out.kind = Kind::Set;
+  out.lanes = lanes;
+  out.off.assign(1, 0);
+  const bool has_condition = node.args.size() > 1;
+  std::size_t lane = 0;
+  while (lane < lanes) {
+    // One batch of lanes whose candidates fit the chunk size (at least one lane).
+    std::size_t first = lane;
+    std::size_t total = 0;
+    while (lane < lanes) {
+      std::size_t count = candidates(lane).second;
+      if (lane > first && total + count > kChunkCandidates) break;
+      total += count;
+      ++lane;
+    }
+    if (!has_condition) {
+      for (std::size_t l = first; l < lane; ++l) {
+        auto [rows, count] = candidates(l);
+        out.row.insert(out.row.end(), rows, rows + count);
+        out.off.push_back(static_cast<std::uint32_t>(out.row.size()));
+      }
+      continue;
+    }
+    Frame child;
+    child.parent = &frame;
+    child.level = node.frame_level;
+    child.lanes = total;
+    child.parent_lane.reserve(total);
+    child.var.kind = Kind::Row;
+    child.var.lanes = total;
+    child.var.row.reserve(total);
+    for (std::size_t l = first; l < lane; ++l) {
+      auto [rows, count] = candidates(l);
+      child.var.row.insert(child.var.row.end(), rows, rows + count);
+      child.parent_lane.insert(child.parent_lane.end(), count, static_cast<std::uint32_t>(l));
+    }
+    Vec keep = total ? eval(node.args[1], child) : Vec{};
+    std::size_t at = 0;
+    for (std::size_t l = first; l < lane; ++l) {
+      std::size_t count = candidates(l).second;
+      for (std::size_t k = 0; k < count; ++k, ++at) {
+        if (truthy(keep.num[keep.at(at)])) out.row.push_back(child.var.row[at]);
+      }
+      out.off.push_back(static_cast<std::uint32_t>(out.row.size()));
+    }
+  }
+  return out;
+}
+
+Vec Evaluator::of(const Node& node, const Frame& frame) {
+  Vec set = expand(eval(node.args[0], frame), frame.lanes);
+  Frame child;
+  child.parent = &frame;
+  child.level = node.frame_level;
+  child.lanes = set.row.size();
+  child.parent_lane.resize(child.lanes);
+  for (std::size_t l = 0; l < frame.lanes; ++l) {
+    for (std::size_t k = set.off[l]; k < set.off[l + 1]; ++k) child.parent_lane[k] = static_cast<std::uint32_t>(l);
+  }
+  child.var.kind = Kind::Row;
+  child.var.lanes = child.lanes;
+  child.var.row = set.row;
+  Vec values = child.lanes ? expand(eval(node.args[1], child), child.lanes) : make_scalar(node.type.element->kind, 0);
+  Vec out;
+  out.kind = Kind::List;
+  out.element = values.kind;
+  out.lanes = frame.lanes;
+  out.off = std::move(set.off);
+  out.num = std::move(values.num);
+  out.str = std::move(values.str);
+  out.row = std::move(values.row);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operators
+
+template <typename F>
+Vec binary_numbers(const Vec& a, const Vec& b, std::size_t lanes, Kind kind, F f) {
+  Vec out;
+  out.kind = kind;
+  out.constant = a.constant && b.constant;
+  out.lanes = lanes;
+  std::size_t n = out.constant ? 1 : lanes;
+  out.num.resize(n);
+  for (std::size_t i = 0; i < n; ++i) out.num[i] = f(a.num[a.at(i)], b.num[b.at(i)]);
+  return out;
+}
+
+Vec Evaluator::arithmetic(const Node& node, const Frame& frame) {
+  Kind kind = node.type.kind;
+  if (node.op == Op::Negate) {
+    Vec a = eval(node.args[0], frame);
+    for (auto& x : a.num) x = -x;
+    return a;
+  }
+  Vec a = eval(node.args[0], frame);
+  Vec b = eval(node.args[1], frame);
+  switch (node.op) {
+    case Op::Add: return binary_numbers(a, b, frame.lanes, kind, [](double x, double y) { return x + y; });
+    case Op::Sub: return binary_numbers(a, b, frame.lanes, kind, [](double x, double y) { return x - y; });
+    case Op::Mul: return binary_numbers(a, b, frame.lanes, kind, [](double x, double y) { return x * y; });
+    default:
+      return binary_numbers(a, b, frame.lanes, kind, [](double x, double y) { return y == 0 ? kNaN : x / y; });
+  }
+}
+
+Vec Evaluator::logic(const Node& node, const Frame& frame) {
+  if (node.op == Op::Not) {
+    Vec a = eval(node.args[0], frame);
+    for (auto& x : a.num) x = std::isnan(x) ? x : 1.0 - x;
+    return a;
+  }
+  // Kleene logic; the right side is evaluated on every lane (column-at-a-time).
+  Vec a = eval(node.args[0], frame);
+  Vec b = eval(node.args[1], frame);
+  if (node.op == Op::And) {
+    return binary_numbers(a, b, frame.lanes, Kind::Bool, [](double x, double y) {
+      if (x == 0 || y == 0) return 0.0;
+      if (std::isnan(x) || std::isnan(y)) return kNaN;
+      return 1.0;
+    });
+  }
+  return binary_numbers(a, b, frame.lanes, Kind::Bool, [](double x, double y) {
+    if (x == 1 || y == 1) return 1.0;
+    if (std::isnan(x) || std::isnan(y)) return kNaN;
+    return 0.0;
+  });
+}
+
+double apply_compare(CompareOp op, double x, double y) {
+  if (std::isnan(x) || std::isnan(y)) return kNaN;
+  switch (op) {
+    case CompareOp::Eq: return x == y ? 1.0 : 0.0;
+    case CompareOp::Ne: return x != y ? 1.0 : 0.0;
+    case CompareOp::Lt: return x < y ? 1.0 : 0.0;
+    case CompareOp::Le: return x <= y ? 1.0 : 0.0;
+    case CompareOp::Gt: return x > y ? 1.0 : 0.0;
+    case CompareOp::Ge: return x >= y ? 1.0 : 0.0;
+  }
+  return kNaN;
+}
+
+Vec Evaluator::compare(const Node& node, const Frame& frame) {
+  Vec a = eval(node.args[0], frame);
+  Vec b = eval(node.args[1], frame);
+  Vec out;
+  out.kind = Kind::Bool;
+  out.constant = a.constant && b.constant;
+  out.lanes = frame.lanes;
+  std::size_t n = out.constant ? 1 : frame.lanes;
+  out.num.resize(n);
+  if (a.kind == Kind::Row) {
+    for (std::size_t i = 0; i < n; ++i) {
+      std::int32_t x = a.row[a.at(i)], y = b.row[b.at(i)];
+      out.num[i] = x == kNoRow || y == kNoRow ? kNaN : apply_compare(node.compare, x, y);
+    }
+    return out;
+  }
+  switch (node.compare_mode) {
+    case CompareMode::Numeric:
+      for (std::size_t i = 0; i < n; ++i) out.num[i] = apply_compare(node.compare, a.num[a.at(i)], b.num[b.at(i)]);
+      break;
+    case CompareMode::Textual:
+      for (std::size_t i = 0; i < n; ++i) {
+        StrId x = a.str[a.at(i)], y = b.str[b.at(i)];
+        out.num[i] = x == kMissingStr || y == kMissingStr ? kNaN : apply_compare(node.compare, x == y ? 0 : 1, 0);
+      }
+      break;
+    case CompareMode::EnumRank: {
+      const auto& ranks = enum_ranks(node.entity, node.field);
+      auto rank = [&](StrId id) {
+        auto it = ranks.find(id);
+        return it == ranks.end() ? kNaN : static_cast<double>(it->second);
+      };
+      for (std::size_t i = 0; i < n; ++i) out.num[i] = apply_compare(node.compare, rank(a.str[a.at(i)]), rank(b.str[b.at(i)]));
+      break;
+    }
+  }
+  return out;
+}
+
+/// True when element k of list `v` equals the scalar at lane `i` of `s`.
+bool element_equals(const Vec& list, std::size_t k, const Vec& scalar, std::size_t i) {
+  switch (storage_of(list.element)) {
+    case Storage::Number: return list.num[k] == scalar.num[scalar.at(i)];
+    case Storage::String: return list.str[k] == scalar.str[scalar.at(i)];
+    case Storage::Row: return list.row[k] == scalar.row[scalar.at(i)];
+  }
+  return false;
+}
+
+bool scalar_missing(const Vec& v, std::size_t i) {
+  switch (storage_of(v.kind)) {
+    case Storage::Number: return std::isnan(v.num[v.at(i)]);
+    case Storage::String: return v.str[v.at(i)] == kMissingStr;
+    case Storage::Row: return v.row[v.at(i)] == kNoRow;
+  }
+  return true;
+}
+
+/// Element `k` of a list as a one-lane constant, for comparing lists with lists.
+bool lists_share(const Vec& a, std::size_t ka, const Vec& b, std::size_t kb) {
+  switch (storage_of(a.element)) {
+    case Storage::Number: return a.num[ka] == b.num[kb];
+    case Storage::String: return a.str[ka] == b.str[kb];
+    case Storage::Row: return a.row[ka] == b.row[kb];
+  }
+  return false;
+}
+
+Vec Evaluator::membership(const Node& node, const Frame& frame) {
+  Vec a = eval(node.args[0], frame);
+  Vec b = eval(node.args[1], frame);
+  Vec out;
+  out.kind = Kind::Bool;
+  out.constant = a.constant && b.constant;
+  out.lanes = frame.lanes;
+  std::size_t n = out.constant ? 1 : frame.lanes;
+  out.num.resize(n);
+  if (node.op == Op::In || node.op == Op::NotIn || node.op == Op::Has) {
+    const Vec& list = node.op == Op::Has ? a : b;
+    const Vec& scalar = node.op == Op::Has ? b : a;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (scalar_missing(scalar, i) || list.list_missing(i)) {
+        out.num[i] = kNaN;
+        continue;
+      }
+      bool found = false;
+      for (std::size_t k = list.begin(i), e = list.end(i); k < e && !found; ++k) found = element_equals(list, k, scalar, i);
+      out.num[i] = (node.op == Op::NotIn ? !found : found) ? 1.0 : 0.0;
+    }
+    return out;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (a.list_missing(i) || b.list_missing(i)) {
+      out.num[i] = kNaN;
+      continue;
+    }
+    bool any = false;
+    bool all = true;
+    for (std::size_t kb = b.begin(i), eb = b.end(i); kb < eb; ++kb) {
+      bool found = false;
+      for (std::size_t ka = a.begin(i), ea = a.end(i); ka < ea && !found; ++ka) found = lists_share(a, ka, b, kb);
+      any = any || found;
+      all = all && found;
+    }
+    out.num[i] = (node.op == Op::HasAny ? any : all) ? 1.0 : 0.0;
+  }
+  return out;
+}
+
+Vec Evaluator::except(const Node& node, const Frame& frame) {
+  Vec a = eval(node.args[0], frame);
+  Vec b = eval(node.args[1], frame);
+  Vec out;
+  out.kind = Kind::List;
+  out.element = a.element;
+  out.constant = a.constant && b.constant;
+  out.lanes = frame.lanes;
+  std::size_t n = out.constant ? 1 : frame.lanes;
+  out.off.assign(1, 0);
+  bool any_missing = false;
+  std::vector<std::uint8_t> present(n, 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (a.list_missing(i) || b.list_missing(i)) {
+      present[i] = 0;
+      any_missing = true;
+    } else {
+      for (std::size_t ka = a.begin(i), ea = a.end(i); ka < ea; ++ka) {
+        bool removed = false;
+        for (std::size_t kb = b.begin(i), eb = b.end(i); kb < eb && !removed; ++kb) removed = lists_share(a, ka, b, kb);
+        if (removed) continue;
+        switch (storage_of(a.element)) {
+          case Storage::Number: out.num.push_back(a.num[ka]); break;
+          case Storage::String: out.str.push_back(a.str[ka]); break;
+          case Storage::Row: out.row.push_back(a.row[ka]); break;
+        }
+      }
+    }
+    out.off.push_back(static_cast<std::uint32_t>(std::max({out.num.size(), out.str.size(), out.row.size()})));
+  }
+  if (any_missing) out.present = std::move(present);
+  return out;
+}
+
+Vec Evaluator::missing_test(const Node& node, const Frame& frame) {
+  Vec a = eval(node.args[0], frame);
+  Vec out;
+  out.kind = Kind::Bool;
+  out.constant = a.constant;
+  out.lanes = frame.lanes;
+  std::size_t n = out.constant ? 1 : frame.lanes;
+  out.num.resize(n);
+  bool want_missing = node.op == Op::IsMissing;
+  for (std::size_t i = 0; i < n; ++i) {
+    bool missing = a.is_collection() ? a.list_missing(i) : scalar_missing(a, i);
+    out.num[i] = missing == want_missing ? 1.0 : 0.0;
+  }
+  return out;
+}
+
+Vec Evaluator::within(const Node& node, const Frame& frame) {
+  Vec a = eval(node.args[0], frame);
+  Vec d = eval(node.args[1], frame);
+  double now = now_;
+  bool last = node.op == Op::WithinLast;
+  return binary_numbers(a, d, frame.lanes, Kind::Bool, [now, last](double t, double span) {
+    if (std::isnan(t) || std::isnan(span)) return kNaN;
+    return (last ? (now - span <= t && t <= now) : (now <= t && t <= now + span)) ? 1.0 : 0.0;
+  });
+}
+
+Vec Evaluator::make_list(const Node& node, const Frame& frame) {
+  std::vector<Vec> items;
+  bool all_constant = true;
+  for (const auto& arg : node.args) {
+    items.push_back(eval(arg, frame));
+    all_constant = all_constant && items.back().constant;
+  }
+  Vec out;
+  out.kind = Kind::List;
+  out.element = node.type.element->kind;
+  out.constant = all_constant;
+  out.lanes = frame.lanes;
+  std::size_t n = all_constant ? 1 : frame.lanes;
+  out.off.assign(1, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (const auto& item : items) {
+      if (scalar_missing(item, i)) continue;
+      switch (storage_of(out.element)) {
+        case Storage::Number: out.num.push_back(item.num[item.at(i)]); break;
+        case Storage::String: out.str.push_back(item.str[item.at(i)]); break;
+        case Storage::Row: out.row.push_back(item.row[item.at(i)]); break;
+      }
+    }
+    out.off.push_back(static_cast<std::uint32_t>(std::max({out.num.size(), out.str.size(), out.row.size()})));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Functions
+
+Vec Evaluator::aggregate(const Node& node, const Vec& in, std::size_t lanes) {
+  Function f = node.function;
+  Vec out;
+  out.kind = node.type.kind;
+  out.constant = in.constant;
+  out.lanes = lanes;
+  std::size_t n = in.constant ? 1 : lanes;
+  if (f == Function::Distinct) {
+    out.kind = Kind::List;
+    out.element = in.element;
+    out.off.assign(1, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::size_t start = std::max({out.num.size(), out.str.size()});
+      for (std::size_t k = in.begin(i), e = in.end(i); k < e; ++k) {
+        if (storage_of(in.element) == Storage::String) {
+          StrId s = in.str[k];
+          if (s == kMissingStr || std::find(out.str.begin() + static_cast<long>(start), out.str.end(), s) != out.str.end()) continue;
+          out.str.push_back(s);
+        } else {
+          double x = in.num[k];
+          if (std::isnan(x) || std::find(out.num.begin() + static_cast<long>(start), out.num.end(), x) != out.num.end()) continue;
+          out.num.push_back(x);
+        }
+      }
+      out.off.push_back(static_cast<std::uint32_t>(std::max(out.num.size(), out.str.size())));
+    }
+    return out;
+  }
+  out.num.assign(n, kNaN);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::size_t b = in.begin(i), e = in.end(i);
+    if (f == Function::Count || f == Function::Exists) {
+      std::size_t count = 0;
+      if (in.kind == Kind::Set) {
+        count = e - b;
+      } else if (storage_of(in.element) == Storage::String) {
+        for (std::size_t k = b; k < e; ++k) count += in.str[k] != kMissingStr;
+      } else {
+        for (std::size_t k = b; k < e; ++k) count += !std::isnan(in.num[k]);
+      }
+      if (f == Function::Exists) out.num[i] = count > 0 ? 1.0 : 0.0;
+      else out.num[i] = in.list_missing(i) ? kNaN : static_cast<double>(count);
+      continue;
+    }
+    double sum = 0, lo = INFINITY, hi = -INFINITY;
+    std::size_t count = 0;
+    for (std::size_t k = b; k < e; ++k) {
+      double x = in.num[k];
+      if (std::isnan(x)) continue;
+      sum += x;
+      lo = std::min(lo, x);
+      hi = std::max(hi, x);
+      ++count;
+    }
+    switch (f) {
+      case Function::Sum: out.num[i] = sum; break;
+      case Function::Avg: out.num[i] = count ? sum / static_cast<double>(count) : kNaN; break;
+      case Function::Min: out.num[i] = count ? lo : kNaN; break;
+      case Function::Max: out.num[i] = count ? hi : kNaN; break;
+      case Function::Spread: out.num[i] = count ? hi - lo : kNaN; break;
+      case Function::Stddev: {
+        if (!count) break;
+        double mean = sum / static_cast<double>(count);
+        double squares = 0;
+        for (std::size_t k = b; k < e; ++k) {
+          if (!std::isnan(in.num[k])) squares += (in.num[k] - mean) * (in.num[k] - mean);
+        }
+        out.num[i] = std::sqrt(squares / static_cast<double>(count));
+        break;
+      }
+      default: break;
+    }
+  }
+  return out;
+}
+
+Vec Evaluator::call(const Node& node, const Frame& frame) {
+  std::vector<Vec> args;
+  for (const auto& arg : node.args) args.push_back(eval(arg, frame));
+  const std::size_t lanes = frame.lanes;
+  Function f = node.function;
+  auto map1 = [&](Kind kind, auto fn) {
+    Vec out;
+    out.kind = kind;
+    out.constant = args[0].constant;
+    out.lanes = lanes;
+    std::size_t n = out.constant ? 1 : lanes;
+    out.num.resize(n);
+    for (std::size_t i = 0; i < n; ++i) out.num[i] = fn(args[0].num[args[0].at(i)]);
+    return out;
+  };
+  switch (f) {
+    case Function::Min:
+    case Function::Max:
+      if (args.size() > 1) {
+        Vec out = args[0];
+        for (std::size_t k = 1; k < args.size(); ++k) {
+          out = binary_numbers(out, args[k], lanes, node.type.kind, [f](double x, double y) {
+            if (std::isnan(x)) return y;
+            if (std::isnan(y)) return x;
+            return f == Function::Min ? std::min(x, y) : std::max(x, y);
+          });
+        }
+        return out;
+      }
+      return aggregate(node, args[0], lanes);
+    case Function::Count:
+    case Function::Sum:
+    case Function::Avg:
+    case Function::Distinct:
+    case Function::Stddev:
+    case Function::Spread:
+    case Function::Exists:
+      return aggregate(node, args[0], lanes);
+    case Function::PercentileRank:
+    case Function::Rank: {
+      const Vec& value = args[0];
+      const Vec& list = args[1];
+      Vec out;
+      out.kind = Kind::Number;
+      out.constant = value.constant && list.constant;
+      out.lanes = lanes;
+      std::size_t n = out.constant ? 1 : lanes;
+      out.num.assign(n, kNaN);
+      std::vector<double> sorted;
+      bool shared = list.constant;
+      auto sorted_values = [&](std::size_t i) {
+        sorted.clear();
+        for (std::size_t k = list.begin(i), e = list.end(i); k < e; ++k) {
+          if (!std::isnan(list.num[k])) sorted.push_back(list.num[k]);
+        }
+        std::sort(sorted.begin(), sorted.end());
+      };
+      if (shared) sorted_values(0);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (!shared) sorted_values(i);
+        double x = value.num[value.at(i)];
+        if (std::isnan(x) || sorted.empty()) continue;
+        if (f == Function::PercentileRank) {
+          auto at_or_below = std::upper_bound(sorted.begin(), sorted.end(), x) - sorted.begin();
+          out.num[i] = static_cast<double>(at_or_below) / static_cast<double>(sorted.size());
+        } else {
+          auto above = sorted.end() - std::upper_bound(sorted.begin(), sorted.end(), x);
+          out.num[i] = static_cast<double>(above) + 1;
+        }
+      }
+      return out;
+    }
+    case Function::Abs: return map1(node.type.kind, [](double x) { return std::fabs(x); });
+    case Function::Round: {
+      if (args.size() == 1) return map1(Kind::Number, [](double x) { return std::round(x); });
+      return binary_numbers(args[0], args[1], lanes, Kind::Number, [](double x, double digits) {
+        double scale = std::pow(10.0, std::clamp(digits, 0.0, 12.0));
+        return std::round(x * scale) / scale;
+      });
+    }
+    case Function::IfMissing: {
+      Vec a = expand(args[0], lanes);
+      const Vec& b = args[1];
+      if (a.is_collection()) {
+        // A missing list takes the default list.
+        bool any_missing = false;
+        for (std::size_t i = 0; i < lanes; ++i) any_missing = any_missing || a.list_missing(i);
+        if (!any_missing) return a;
+        Vec out;
+        out.kind = a.kind;
+        out.element = a.element;
+        out.lanes = lanes;
+        out.off.assign(1, 0);
+        for (std::size_t i = 0; i < lanes; ++i) {
+          const Vec& from = a.list_missing(i) ? b : a;
+          for (std::size_t k = from.begin(i), e = from.end(i); k < e; ++k) {
+            if (storage_of(out.element) == Storage::String) out.str.push_back(from.str[k]);
+            else out.num.push_back(from.num[k]);
+          }
+          out.off.push_back(static_cast<std::uint32_t>(std::max(out.num.size(), out.str.size())));
+        }
+        return out;
+      }
+      for (std::size_t i = 0; i < lanes; ++i) {
+        switch (storage_of(a.kind)) {
+          case Storage::Number:
+            if (std::isnan(a.num[i])) a.num[i] = b.num[b.at(i)];
+            break;
+          case Storage::String:
+            if (a.str[i] == kMissingStr) a.str[i] = b.str[b.at(i)];
+            break;
+          case Storage::Row:
+            if (a.row[i] == kNoRow) a.row[i] = b.row[b.at(i)];
+            break;
+        }
+      }
+      return a;
+    }
+    case Function::Hours:
+    case Function::Days:
+    case Function::Weeks: {
+      double unit = f == Function::Hours ? 3600.0 : f == Function::Days ? 86400.0 : 7 * 86400.0;
+      if (args[0].kind == Kind::Duration) return map1(Kind::Number, [unit](double x) { return x / unit; });
+      return map1(Kind::Duration, [unit](double x) { return x * unit; });
+    }
+    case Function::Percent: {
+      Vec out = args[0];
+      out.kind = Kind::Number;
+      return out;
+    }
+    case Function::Lower:
+    case Function::Upper: {
+      Vec out = args[0];
+      out.kind = Kind::Text;
+      for (auto& s : out.str) {
+        if (s == kMissingStr) continue;
+        std::string text(data_.strings.view(s));
+        for (char& c : text) {
+          if (static_cast<unsigned char>(c) < 0x80) c = static_cast<char>(f == Function::Lower ? std::tolower(c) : std::toupper(c));
+        }
+        s = data_.strings.intern(text);
+      }
+      return out;
+    }
+    case Function::Length: {
+      Vec out;
+      out.kind = Kind::Number;
+      out.constant = args[0].constant;
+      out.lanes = lanes;
+      for (StrId s : args[0].str) {
+        out.num.push_back(s == kMissingStr ? kNaN : static_cast<double>(diag::count_code_points(data_.strings.view(s))));
+      }
+      return out;
+    }
+    case Function::Date:
+      return map1(Kind::Date, [](double x) { return std::floor(x / model::kSecondsPerDay) * model::kSecondsPerDay; });
+  }
+  return make_scalar(node.type.kind, lanes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules
+
+EvalResult Evaluator::run(const EvalOptions& options) {
+  EvalResult result;
+  for (const auto& rule : pack_.rules) {
+    bool selected = options.only_rules.empty() ||
+                    std::find(options.only_rules.begin(), options.only_rules.end(), rule.id) != options.only_rules.end();
+    if (!selected) continue;
+    if (!rule.enabled) {
+      RuleSummary summary;
+      summary.pack = pack_.name;
+      summary.rule = rule.id;
+      summary.title = rule.title;
+      summary.severity = rule.severity;
+      summary.enabled = false;
+      result.rules.push_back(summary);
+      continue;
+    }
+    run_rule(rule, result);
+  }
+  sort_findings(result.findings);
+  return result;
+}
+
+void Evaluator::run_rule(const dsl::CompiledRule& rule, EvalResult& result) {
+  auto started = std::chrono::steady_clock::now();
+  RuleSummary summary;
+  summary.pack = pack_.name;
+  summary.rule = rule.id;
+  summary.title = rule.title;
+  summary.severity = rule.severity;
+
+  Frame global;
+  global.level = 0;
+  global.lanes = 1;
+
+  // The subject frame: one lane per subject.
+  Vec subjects = eval(rule.subject, global);
+  Frame subject;
+  subject.parent = &global;
+  subject.level = 1;
+  std::vector<Vec> lets;
+  subject.lets = &lets;
+  if (rule.subject_kind == dsl::SubjectKind::Rows) {
+    subject.var.kind = Kind::Row;
+    subject.var.row.assign(subjects.row.begin() + subjects.begin(0), subjects.row.begin() + subjects.end(0));
+    subject.lanes = subject.var.row.size();
+  } else {
+    std::size_t b = subjects.begin(0), e = subjects.end(0);
+    subject.var.kind = subjects.element;
+    if (storage_of(subjects.element) == Storage::String) {
+      subject.var.str.assign(subjects.str.begin() + b, subjects.str.begin() + e);
+    } else {
+      subject.var.num.assign(subjects.num.begin() + b, subjects.num.begin() + e);
+    }
+    subject.lanes = e - b;
+  }
+  subject.var.lanes = subject.lanes;
+  subject.parent_lane.assign(subject.lanes, 0);
+  summary.subjects = subject.lanes;
+
+  for (const auto& let : rule.lets) lets.push_back(eval(let.value, subject));
+  Vec when = eval(rule.when, subject);
+
+  std::vector<std::uint32_t> firing;
+  for (std::size_t i = 0; i < subject.lanes; ++i) {
+    double w = when.num[when.at(i)];
+    if (std::isnan(w)) ++summary.unknown;
+    else if (w == 1.0) firing.push_back(static_cast<std::uint32_t>(i));
+  }
+  summary.findings = firing.size();
+
+  if (!firing.empty()) {
+    // A frame of the firing subjects only: texts and escalations are computed for them alone.
+    Frame selected;
+    selected.parent = &global;
+    selected.level = 1;
+    selected.lanes = firing.size();
+    selected.parent_lane.assign(firing.size(), 0);
+    selected.var = gather(subject.var, firing);
+    std::vector<Vec> selected_lets;
+    for (const auto& let : lets) selected_lets.push_back(gather(let, firing));
+    selected.lets = &selected_lets;
+
+    std::vector<dsl::Severity> severity(firing.size(), rule.severity);
+    for (const auto& escalation : rule.escalations) {
+      Vec cond = eval(escalation.condition, selected);
+      for (std::size_t i = 0; i < firing.size(); ++i) {
+        if (truthy(cond.num[cond.at(i)])) severity[i] = std::max(severity[i], escalation.severity);
+      }
+    }
+    auto render = [&](const std::vector<dsl::Text>& texts) {
+      std::vector<std::string> out(firing.size());
+      std::vector<bool> done(firing.size(), false);
+      for (const auto& text : texts) {
+        std::vector<double> applies(firing.size(), 1.0);
+        if (text.condition) {
+          Vec cond = eval(*text.condition, selected);
+          for (std::size_t i = 0; i < firing.size(); ++i) applies[i] = cond.num[cond.at(i)];
+        }
+        std::vector<Vec> values;
+        for (const auto& part : text.parts) values.push_back(part.is_expr ? eval(part.expr, selected) : Vec{});
+        for (std::size_t i = 0; i < firing.size(); ++i) {
+          if (done[i] || !truthy(applies[i])) continue;
+          done[i] = true;
+          for (std::size_t p = 0; p < text.parts.size(); ++p) {
+            const auto& part = text.parts[p];
+            out[i] += part.is_expr ? format_lane(values[p], part.expr.type, i, data_) : part.text;
+          }
+        }
+      }
+      return out;
+    };
+    std::vector<std::string> messages = render(rule.messages);
+    std::vector<std::string> remedies = render(rule.remedies);
+
+    const model::Table* table = rule.subject_kind == dsl::SubjectKind::Rows ? data_.table(rule.subject_entity) : nullptr;
+    const model::Column* names = table ? table->column("name") : nullptr;
+    for (std::size_t i = 0; i < firing.size(); ++i) {
+      Finding finding;
+      finding.pack = pack_.name;
+      finding.pack_version = pack_.version;
+      finding.rule = rule.id;
+      finding.title = rule.title;
+      finding.rationale = rule.rationale;
+      finding.base_severity = rule.severity;
+      finding.severity = severity[i];
+      finding.subject_entity = rule.subject_entity;
+      if (table) {
+        std::int32_t r = selected.var.row[i];
+        finding.subject_id = std::string(data_.strings.view(table->ids[r]));
+        if (names && names->strings[r] != kMissingStr) finding.subject_name = std::string(data_.strings.view(names->strings[r]));
+      } else {
+        finding.value_subject = true;
+        finding.subject_id = format_lane(selected.var, rule.subject_type, i, data_);
+      }
+      finding.message = std::move(messages[i]);
+      finding.remedy = std::move(remedies[i]);
+      finding.tags = rule.tags;
+      for (std::size_t l = 0; l < rule.lets.size(); ++l) {
+        finding.evidence.push_back(
+            {rule.lets[l].name, evidence_json(selected_lets[l], rule.lets[l].value.type, i, data_),
+             format_lane(selected_lets[l], rule.lets[l].value.type, i, data_)});
+      }
+      finding.fingerprint = fingerprint(finding.pack, finding.rule, finding.subject_entity, finding.subject_id);
+      result.findings.push_back(std::move(finding));
+    }
+  }
+  summary.milliseconds =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  result.rules.push_back(summary);
+}
+
+}  // namespace
+
+EvalResult evaluate(const dsl::CompiledPack& pack, const dsl::ParamValues& params, model::Dataset& data,
+                    const EvalOptions& options) {
+  Evaluator evaluator(pack, params, data, options.as_of);
+  return evaluator.run(options);
+}
+
+}  // namespace rapport::engine

@@ -1,1 +1,568 @@
-// placeholder until the loader lands
+// load(): plans the files, parses their chunks on worker threads, merges the chunks in file order on
+// the calling thread, then resolves references.
+//
+// Threading: all chunks of all requested files form one ordered task list. `threads` workers take
+// tasks in order (at most a window of tasks ahead of the merge, which bounds memory) and parse each
+// into its own ChunkOut; the calling thread merges finished chunks strictly in task order: interns
+// the chunk's distinct strings into the shared StringPool, checks ids for duplicates, appends the
+// rows and reports the chunk's issues with their global line numbers. Results therefore don't
+// depend on the number of threads: same rows, same order, same StrIds, same diagnostics.
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "engine/load/internal.hpp"
+#include "engine/load/loader.hpp"
+
+namespace rapport::load {
+
+using namespace detail;
+
+namespace {
+
+constexpr std::size_t kDefaultChunkBytes = 4u << 20;
+constexpr std::size_t kShownPerFile = 20;       // bad records / enum warnings shown per file under Skip
+constexpr std::size_t kFailLimit = 20;          // bad records reported before stopping under Fail
+constexpr std::size_t kDanglingShown = 20;      // dangling references shown per column
+
+std::string where(const std::string& path, std::uint64_t line) { return path + ":" + std::to_string(line); }
+
+struct FileState {
+  FilePlan plan;
+  std::unique_ptr<MappedFile> file;
+  std::vector<std::size_t> bounds;  // chunk boundaries
+  std::size_t first_task = 0;
+  model::Table* table = nullptr;
+  // merge state
+  std::size_t expected_start = 0;   // where the next chunk must start to be valid (CSV)
+  std::uint64_t line_at_expected = 1;
+  std::size_t bad_shown = 0, bad_hidden = 0;
+  std::size_t enum_shown = 0, enum_hidden = 0;
+};
+
+struct Task {
+  std::size_t file = 0;
+  std::size_t chunk = 0;
+};
+
+class Loader {
+ public:
+  Loader(const Discovery& discovery, const LoadOptions& options, model::Dataset& dataset, LoadStats& stats,
+         diag::DiagnosticSink& sink)
+      : discovery_(discovery), options_(options), dataset_(dataset), stats_(stats), sink_(sink) {}
+  ~Loader() { build_row_maps(); }
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  bool run() {
+    if (dataset_.schema.entities().empty()) dataset_.schema = discovery_.schema;
+    auto t0 = std::chrono::steady_clock::now();
+    if (!plan()) return false;
+    auto t1 = std::chrono::steady_clock::now();
+    parse_and_merge();
+    auto t2 = std::chrono::steady_clock::now();
+    if (failed_) return false;
+    resolve_references();
+    auto t3 = std::chrono::steady_clock::now();
+    build_row_maps();
+    auto t4 = std::chrono::steady_clock::now();
+    if (getenv("RAPPORT_LOAD_TIMING")) fprintf(stderr, "plan %.3f parse+merge %.3f (merge busy %.3f intern %.3f calls %zu) resolve %.3f rowmaps %.3f\n", std::chrono::duration<double>(t1-t0).count(), std::chrono::duration<double>(t2-t1).count(), merge_busy_, intern_busy_, intern_calls_, std::chrono::duration<double>(t3-t2).count(), std::chrono::duration<double>(t4-t3).count());
+    return true;
+  }
+
+ private:
+  // ------------------------------------------------------------------------------------------
+  // Planning
+
+  bool plan() {
+    chunk_bytes_ = options_.chunk_bytes ? options_.chunk_bytes : kDefaultChunkBytes;
+    bool ok = true;
+    for (const auto& [entity_name, fields] : options_.fields) {
+      const model::EntityDef* entity = dataset_.schema.entity(entity_name);
+      const DataFile* found = nullptr;
+      for (const auto& file : discovery_.files) {
+        if (file.entity == entity_name) found = &file;
+      }
+      if (!found || !entity) {
+        std::string dir = discovery_.dir.empty() ? "the data directory" : discovery_.dir;
+        sink_.error(diag::Code::DataFileMissing, nullptr, {},
+                    "no data file for `" + entity_name + "`: expected " + entity_name + ".jsonl or " + entity_name +
+                        ".csv in " + dir)
+            .where = discovery_.dir;
+        ok = false;
+        continue;
+      }
+      auto state = std::make_unique<FileState>();
+      FilePlan& plan = state->plan;
+      plan.entity = entity_name;
+      plan.path = found->path;
+      plan.csv = found->csv;
+      for (const std::string& name : fields) {
+        if (name == "id") continue;
+        const model::FieldDef* def = entity->field(name);
+        if (!def) continue;  // unknown fields are the checker's to report
+        plan.fields.push_back(*def);
+        plan.names.push_back(name);
+      }
+      state->file = std::make_unique<MappedFile>();
+      std::string error;
+      if (!state->file->open(plan.path, error)) {
+        sink_.error(diag::Code::DataFileMissing, nullptr, {}, "cannot read " + plan.path + ": " + error).where =
+            plan.path;
+        ok = false;
+        continue;
+      }
+      plan.data = state->file->data();
+      plan.size = state->file->size();
+      if (plan.csv) {
+        if (!plan_csv(plan)) {
+          ok = false;
+          continue;
+        }
+      } else {
+        plan.data_begin = bom_length(plan.data, plan.size);
+        plan.first_data_line = 1;
+      }
+      files_.push_back(std::move(state));
+    }
+    if (!ok) return false;
+    for (std::size_t f = 0; f < files_.size(); ++f) {
+      FileState& state = *files_[f];
+      state.bounds = split_at_newlines(state.plan.data, state.plan.data_begin, state.plan.size, chunk_bytes_);
+      state.first_task = tasks_.size();
+      for (std::size_t c = 0; c + 1 < state.bounds.size(); ++c) tasks_.push_back(Task{f, c});
+      state.expected_start = state.plan.data_begin;
+      state.line_at_expected = state.plan.first_data_line;
+      model::Table& table = dataset_.tables[state.plan.entity];
+      table = model::Table{};
+      table.entity = state.plan.entity;
+      table.source_path = state.plan.path;
+      for (const auto& def : state.plan.fields) table.columns[def.name].reset(def);
+      state.table = &table;
+      stats_.bytes += state.plan.size;
+    }
+    return true;
+  }
+
+  bool plan_csv(FilePlan& plan) {
+    std::vector<std::string> names;
+    std::uint32_t header_newlines = 0;
+    std::string error;
+    if (!read_csv_header(plan.data, plan.size, names, plan.data_begin, header_newlines, error)) {
+      sink_.error(diag::Code::MalformedRecord, nullptr, {}, "malformed CSV header: " + error).where = where(plan.path, 1);
+      return false;
+    }
+    plan.first_data_line = 1 + header_newlines;
+    plan.csv_columns = names.size();
+    plan.csv_column_slot.assign(names.size(), kSkipColumn);
+    std::vector<bool> found(plan.fields.size(), false);
+    for (std::size_t c = 0; c < names.size(); ++c) {
+      if (names[c] == "id") {
+        if (!plan.csv_has_id) plan.csv_column_slot[c] = kIdColumn;
+        plan.csv_has_id = true;
+        continue;
+      }
+      for (std::size_t s = 0; s < plan.names.size(); ++s) {
+        if (plan.names[s] == names[c] && !found[s]) {
+          plan.csv_column_slot[c] = static_cast<int>(s);
+          found[s] = true;
+        }
+      }
+    }
+    for (std::size_t s = 0; s < found.size(); ++s) {
+      if (!found[s]) plan.csv_absent_slots.push_back(s);
+    }
+    if (!plan.csv_has_id && plan.data_begin < plan.size) {
+      sink_.error(diag::Code::MissingId, nullptr, {}, plan.path + " has no `id` column")
+          .help("every entity needs an `id` column in its header")
+          .where = where(plan.path, header_newlines);
+      return false;
+    }
+    return true;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Parsing (workers) and merging (this thread)
+
+  std::unique_ptr<ChunkOut> parse_task(const Task& task, JsonParser& json, std::unique_ptr<ChunkOut> out) {
+    FileState& state = *files_[task.file];
+    if (!out) out = std::make_unique<ChunkOut>();
+    std::size_t start = state.bounds[task.chunk];
+    std::size_t end = state.bounds[task.chunk + 1];
+    if (state.plan.csv) {
+      // A record may run past the chunk; one running more than 4 chunks past is left to the
+      // serial re-parse (bounds a worker's wasted work when a chunk starts inside quotes).
+      std::size_t slack = 4 * chunk_bytes_;
+      std::size_t limit = end + std::min(slack, state.plan.size - end);
+      parse_csv_chunk(state.plan, start, end, limit, *out);
+    } else {
+      parse_jsonl_chunk(state.plan, start, end, json, *out);
+    }
+    return out;
+  }
+
+  void parse_and_merge() {
+    if (tasks_.empty()) {
+      for (auto& state : files_) finish_file(*state);
+      return;
+    }
+    unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+    threads = std::min<unsigned>(threads, 256);
+    threads = static_cast<unsigned>(std::min<std::size_t>(threads, tasks_.size()));
+    const std::size_t window = std::max<std::size_t>(4, 3 * static_cast<std::size_t>(threads));
+    results_.clear();
+    results_.resize(tasks_.size());
+
+    auto worker = [&] {
+      auto json = make_json_parser();
+      for (;;) {
+        std::size_t t = 0;
+        std::unique_ptr<ChunkOut> recycled;
+        {
+          std::unique_lock lock(mutex_);
+          work_cv_.wait(lock, [&] { return cancel_ || next_ >= tasks_.size() || next_ < merged_ + window; });
+          if (cancel_ || next_ >= tasks_.size()) return;
+          t = next_++;
+          if (!spare_.empty()) {
+            recycled = std::move(spare_.back());
+            spare_.pop_back();
+          }
+        }
+        auto out = parse_task(tasks_[t], *json, std::move(recycled));
+        {
+          std::lock_guard lock(mutex_);
+          results_[t] = std::move(out);
+        }
+        done_cv_.notify_all();
+      }
+    };
+    std::vector<std::thread> pool;
+    pool.reserve(threads);
+    for (unsigned i = 0; i < threads; ++i) pool.emplace_back(worker);
+
+    std::size_t current_file = static_cast<std::size_t>(-1);
+    for (std::size_t t = 0; t < tasks_.size(); ++t) {
+      std::unique_ptr<ChunkOut> out;
+      {
+        std::unique_lock lock(mutex_);
+        done_cv_.wait(lock, [&] { return results_[t] != nullptr; });
+        out = std::move(results_[t]);
+      }
+      const Task& task = tasks_[t];
+      FileState& state = *files_[task.file];
+      if (task.file != current_file) {
+        current_file = task.file;
+        if (options_.progress) options_.progress(state.plan.entity, 0, state.plan.size);
+      }
+      auto m0 = std::chrono::steady_clock::now();
+      merge(state, task.chunk, out);
+      merge_busy_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - m0).count();
+      bool last_chunk = task.chunk + 2 == state.bounds.size();
+      if (last_chunk && !stop_) finish_file(state);
+      {
+        std::lock_guard lock(mutex_);
+        merged_ = t + 1;
+        if (stop_) cancel_ = true;
+        spare_.push_back(std::move(out));  // reused (its buffers too) by the next worker task
+      }
+      work_cv_.notify_all();
+      if (stop_) break;
+    }
+    for (auto& thread : pool) thread.join();
+    results_.clear();
+    spare_.clear();
+  }
+
+  void merge(FileState& state, std::size_t chunk_index, std::unique_ptr<ChunkOut>& out) {
+    const FilePlan& plan = state.plan;
+    const std::size_t chunk_end = state.bounds[chunk_index + 1];
+    if (out->start != state.expected_start) {
+      // The chunk began inside a record (a quoted newline, or the previous chunk gave up on a long
+      // record): re-parse this stretch from the true record boundary.
+      if (state.expected_start >= chunk_end) {
+        report_progress(state, chunk_end);
+        return;
+      }
+      parse_csv_chunk(plan, state.expected_start, chunk_end, plan.size, *out);
+    }
+    const std::uint64_t line_base = state.line_at_expected;
+    model::Table& table = *state.table;
+    model::StringPool& strings = dataset_.strings;
+
+    // Local -> global strings, in local first-occurrence order (deterministic).
+    global_.resize(out->pool.size());
+    auto i0 = std::chrono::steady_clock::now();
+    for (std::uint32_t i = 0; i < out->pool.size(); ++i) global_[i] = strings.intern(out->pool.view(i));
+    intern_busy_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - i0).count();
+    intern_calls_ += out->pool.size();
+    if (row_of_str_.size() < strings.size()) row_of_str_.resize(strings.size(), model::kNoRow);
+
+    // Duplicate ids (the first occurrence wins).
+    const std::size_t rows = out->ids.size();
+    const std::size_t base_rows = table.ids.size();
+    keep_.assign(rows, 1);
+    std::size_t kept = 0;
+    kept_local_.clear();
+    for (std::size_t r = 0; r < rows; ++r) {
+      StrIdRef id = global_[out->ids[r]];
+      std::int32_t& first = row_of_str_[id];
+      if (first != model::kNoRow) {
+        keep_[r] = 0;
+        auto first_row = static_cast<std::size_t>(first);
+        std::uint64_t first_line = first_row < base_rows ? table.source_lines[first_row]
+                                                         : line_base + out->lines[kept_local_[first_row - base_rows]];
+        out->add_issue(out->lines[r], IssueKind::BadRecord, diag::Code::DuplicateId,
+                       plan.entity + ": duplicate id \"" + display_text(strings.view(id)) + "\" (first at line " +
+                           std::to_string(first_line) + ")");
+        continue;
+      }
+      first = static_cast<std::int32_t>(base_rows + kept);
+      kept_local_.push_back(static_cast<std::uint32_t>(r));
+      ++kept;
+    }
+    append_rows(table, *out, line_base, kept == rows);
+    report_issues(state, *out, line_base);
+
+    state.expected_start = out->end_pos;
+    state.line_at_expected += out->newlines;
+    state.file->release(out->start, out->end_pos);
+    report_progress(state, std::max(out->end_pos, chunk_end));
+  }
+
+  using StrIdRef = model::StrId;
+
+  void append_rows(model::Table& table, const ChunkOut& out, std::uint64_t line_base, bool all) {
+    using model::FieldType;
+    const std::size_t rows = out.ids.size();
+    auto remap = [&](std::uint32_t local) { return local == model::kMissingStr ? model::kMissingStr : global_[local]; };
+    for (std::size_t r = 0; r < rows; ++r) {
+      if (!all && !keep_[r]) continue;
+      table.ids.push_back(global_[out.ids[r]]);
+      table.source_lines.push_back(static_cast<std::uint32_t>(line_base + out.lines[r]));
+    }
+    for (const model::Column& local : out.columns) {
+      model::Column& column = table.columns[local.def.name];
+      switch (local.def.type) {
+        case FieldType::Number:
+        case FieldType::Bool:
+        case FieldType::Timestamp:
+        case FieldType::Date:
+          if (all) {
+            column.numbers.insert(column.numbers.end(), local.numbers.begin(), local.numbers.end());
+          } else {
+            for (std::size_t r = 0; r < rows; ++r) {
+              if (keep_[r]) column.numbers.push_back(local.numbers[r]);
+            }
+          }
+          break;
+        case FieldType::Text:
+        case FieldType::Enum:
+        case FieldType::Ref:
+          column.strings.reserve(column.strings.size() + rows);
+          for (std::size_t r = 0; r < rows; ++r) {
+            if (all || keep_[r]) column.strings.push_back(remap(local.strings[r]));
+          }
+          break;
+        case FieldType::TextList:
+          for (std::size_t r = 0; r < rows; ++r) {
+            if (!all && !keep_[r]) continue;
+            for (std::uint32_t i = local.list_offsets[r]; i < local.list_offsets[r + 1]; ++i) {
+              column.list_items.push_back(global_[local.list_items[i]]);
+            }
+            column.list_offsets.push_back(static_cast<std::uint32_t>(column.list_items.size()));
+            column.list_present.push_back(local.list_present[r]);
+          }
+          break;
+      }
+    }
+  }
+
+  void report_issues(FileState& state, ChunkOut& out, std::uint64_t line_base) {
+    const bool skip = options_.on_bad_record == BadRecordPolicy::Skip;
+    std::stable_sort(out.issues.begin(), out.issues.end(),
+                     [](const Issue& a, const Issue& b) { return a.line < b.line; });
+    for (Issue& issue : out.issues) {
+      if (issue.kind == IssueKind::EnumValue) {
+        ++stats_.enum_warnings;
+        if (state.enum_shown >= kShownPerFile) {
+          ++state.enum_hidden;
+          continue;
+        }
+        ++state.enum_shown;
+        emit(diag::Severity::Warning, issue, state.plan.path, line_base);
+        continue;
+      }
+      ++stats_.bad_records;
+      if (skip) {
+        ++stats_.skipped;
+        if (state.bad_shown >= kShownPerFile) {
+          ++state.bad_hidden;
+          continue;
+        }
+        ++state.bad_shown;
+        emit(diag::Severity::Warning, issue, state.plan.path, line_base);
+      } else {
+        failed_ = true;
+        if (fail_shown_ >= kFailLimit) {
+          stop_ = true;
+          continue;
+        }
+        ++fail_shown_;
+        diag::Diagnostic& d = emit(diag::Severity::Error, issue, state.plan.path, line_base);
+        if (fail_shown_ == kFailLimit) {
+          d.note("stopped after " + std::to_string(kFailLimit) +
+                 " bad records; skipping bad records instead of failing loads the rest");
+          stop_ = true;
+        }
+      }
+    }
+    stats_.enum_warnings += out.enum_overflow;
+    state.enum_hidden += out.enum_overflow;
+    stats_.bad_records += out.bad_overflow;
+    if (skip) {
+      stats_.skipped += out.bad_overflow;
+      state.bad_hidden += out.bad_overflow;
+    } else if (out.bad_overflow) {
+      failed_ = true;
+      stop_ = true;
+    }
+  }
+
+  diag::Diagnostic& emit(diag::Severity severity, Issue& issue, const std::string& path, std::uint64_t line_base) {
+    diag::Diagnostic& d = sink_.report(severity, issue.code, nullptr, {}, std::move(issue.message));
+    d.where = where(path, line_base + issue.line);
+    if (!issue.help.empty()) d.help(std::move(issue.help));
+    return d;
+  }
+
+  void report_progress(const FileState& state, std::size_t done) {
+    if (options_.progress) options_.progress(state.plan.entity, std::min(done, state.plan.size), state.plan.size);
+  }
+
+  void finish_file(FileState& state) {
+    model::Table& table = *state.table;
+    if (state.bad_hidden) {
+      sink_.warning(diag::Code::MalformedRecord, nullptr, {},
+                    std::to_string(state.bad_hidden) + " more bad record" + (state.bad_hidden == 1 ? "" : "s") +
+                        " skipped")
+          .where = state.plan.path;
+    }
+    if (state.enum_hidden) {
+      sink_.warning(diag::Code::BadEnumValueInData, nullptr, {},
+                    std::to_string(state.enum_hidden) + " more value" + (state.enum_hidden == 1 ? "" : "s") +
+                        " not among their enum's values")
+          .where = state.plan.path;
+    }
+    for (model::StrId id : table.ids) row_of_str_[id] = model::kNoRow;
+    // The id -> row map is only read after load(): build it beside the remaining merges.
+    row_map_threads_.emplace_back([&table] {
+      table.row_of_id.clear();
+      table.row_of_id.reserve(table.ids.size());
+      for (std::size_t r = 0; r < table.ids.size(); ++r) {
+        table.row_of_id.emplace(table.ids[r], static_cast<std::int32_t>(r));
+      }
+    });
+    stats_.records += table.size();
+    stats_.records_by_entity[state.plan.entity] = table.size();
+    report_progress(state, state.plan.size);
+    state.file->close();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // References and id maps
+
+  void resolve_references() {
+    std::vector<std::int32_t> dense;
+    std::string dense_for;
+    // Deterministic order: tables by name, columns by name.
+    for (auto& state : files_) {
+      model::Table& table = *state->table;
+      for (auto& [name, column] : table.columns) {
+        if (column.def.type != model::FieldType::Ref) continue;
+        column.rows.assign(column.strings.size(), model::kNoRow);
+        const model::Table* target = dataset_.table(column.def.ref_entity);
+        if (column.def.ref_entity.empty() || !target) continue;
+        if (dense_for != column.def.ref_entity) {
+          dense.assign(dataset_.strings.size(), model::kNoRow);
+          for (std::size_t r = 0; r < target->ids.size(); ++r) dense[target->ids[r]] = static_cast<std::int32_t>(r);
+          dense_for = column.def.ref_entity;
+        }
+        std::size_t shown = 0, hidden = 0;
+        for (std::size_t r = 0; r < column.strings.size(); ++r) {
+          model::StrId id = column.strings[r];
+          if (id == model::kMissingStr) continue;
+          std::int32_t row = id < dense.size() ? dense[id] : model::kNoRow;
+          column.rows[r] = row;
+          if (row != model::kNoRow) continue;
+          ++stats_.dangling_references;
+          if (shown >= kDanglingShown) {
+            ++hidden;
+            continue;
+          }
+          ++shown;
+          sink_.warning(diag::Code::DanglingReference, nullptr, {},
+                        table.entity + "." + name + ": \"" + display_text(dataset_.strings.view(id)) +
+                            "\" is not an id of " + column.def.ref_entity)
+              .where = where(table.source_path, table.source_lines[r]);
+        }
+        if (hidden) {
+          sink_.warning(diag::Code::DanglingReference, nullptr, {},
+                        std::to_string(hidden) + " more dangling reference" + (hidden == 1 ? "" : "s") + " in " +
+                            table.entity + "." + name)
+              .where = table.source_path;
+        }
+      }
+    }
+  }
+
+  void build_row_maps() {
+    for (auto& thread : row_map_threads_) thread.join();
+    row_map_threads_.clear();
+  }
+
+  const Discovery& discovery_;
+  const LoadOptions& options_;
+  model::Dataset& dataset_;
+  LoadStats& stats_;
+  diag::DiagnosticSink& sink_;
+
+  std::size_t chunk_bytes_ = kDefaultChunkBytes;
+  std::vector<std::unique_ptr<FileState>> files_;
+  std::vector<Task> tasks_;
+
+  std::mutex mutex_;
+  std::condition_variable work_cv_, done_cv_;
+  std::vector<std::unique_ptr<ChunkOut>> results_;
+  std::vector<std::unique_ptr<ChunkOut>> spare_;
+  std::vector<std::thread> row_map_threads_;
+  std::size_t next_ = 0;
+  std::size_t merged_ = 0;
+  bool cancel_ = false;
+
+  // merge scratch
+  std::vector<model::StrId> global_;
+  std::vector<std::int32_t> row_of_str_;
+  std::vector<std::uint8_t> keep_;
+  std::vector<std::uint32_t> kept_local_;
+
+  double merge_busy_ = 0, intern_busy_ = 0;
+  std::size_t intern_calls_ = 0;
+  bool failed_ = false;
+  bool stop_ = false;
+  std::size_t fail_shown_ = 0;
+};
+
+}  // namespace
+
+bool load(const Discovery& discovery, const LoadOptions& options, model::Dataset& dataset, LoadStats& stats,
+          diag::DiagnosticSink& sink) {
+  Loader loader(discovery, options, dataset, stats, sink);
+  return loader.run();
+}
+
+}  // namespace rapport::load

@@ -37,6 +37,8 @@ struct Discovery {
   /// entity -> the field names actually present in its file (header / JSON keys).
   std::map<std::string, std::set<std::string>> present_fields;
   std::vector<DataFile> files;
+  /// The directory that was searched (for "no data file for X in DIR").
+  std::string dir;
 };
 Discovery discover(const std::string& dir, diag::DiagnosticSink& sink);
 
@@ -48,6 +50,8 @@ struct LoadOptions {
   unsigned threads = 0;
   /// Called with (entity, bytes done, bytes total) while loading; may be empty.
   std::function<void(const std::string&, std::size_t, std::size_t)> progress;
+  /// Bytes per parallel parsing chunk (0 = 4 MiB). Tests use small values to exercise chunking.
+  std::size_t chunk_bytes = 0;
 };
 
 /// Counts for the summary line.
@@ -57,6 +61,8 @@ struct LoadStats {
   std::size_t dangling_references = 0;
   std::size_t bytes = 0;
   std::map<std::string, std::size_t> records_by_entity;
+  std::size_t bad_records = 0;        // bad records found (errors under Fail, the skipped ones under Skip)
+  std::size_t enum_warnings = 0;      // values not among their enum's values (kept)
 };
 
 /// Loads the requested entities and fields into `dataset` (whose schema must come from `discover`),

@@ -1,0 +1,190 @@
+#include "cli/pipeline.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include "dsl/check.hpp"
+#include "dsl/parser.hpp"
+
+namespace rapport::cli {
+
+namespace fs = std::filesystem;
+using diag::Code;
+
+std::vector<std::string> find_rule_files(const std::vector<std::string>& paths, diag::DiagnosticSink& sink) {
+  std::vector<std::string> files;
+  for (const auto& path : paths) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      std::vector<std::string> found;
+      for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+        if (it->is_regular_file() && it->path().extension() == ".rules") found.push_back(it->path().string());
+      }
+      std::sort(found.begin(), found.end());
+      if (found.empty()) sink.error(Code::SyntaxError, nullptr, {}, "no .rules files in " + path);
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (fs::is_regular_file(path, ec)) {
+      files.push_back(path);
+    } else {
+      sink.error(Code::SyntaxError, nullptr, {}, "no such rule file or directory: " + path);
+    }
+  }
+  return files;
+}
+
+void prepare(const PipelineOptions& options, Pipeline& p) {
+  auto files = find_rule_files(options.pack_paths, p.sink);
+  if (p.sink.has_errors()) {
+    p.exit_code = kExitUsage;
+    return;
+  }
+  for (const auto& path : files) {
+    std::string error;
+    auto source = diag::read_source_file(path, error);
+    if (!source) {
+      p.sink.error(Code::SyntaxError, nullptr, {}, error);
+      continue;
+    }
+    p.files.push_back(dsl::parse_file(source, p.sink));
+  }
+  if (p.sink.has_errors()) {
+    p.exit_code = kExitUsage;
+    return;
+  }
+  const model::Schema* schema = &model::Schema::canonical();
+  if (options.data_dir) {
+    p.discovery = load::discover(*options.data_dir, p.sink);
+    if (p.sink.has_errors()) {
+      p.exit_code = kExitData;
+      return;
+    }
+    schema = &p.discovery->schema;
+  }
+  std::map<std::string, std::string> pack_files;
+  for (const auto& file : p.files) {
+    packs::ConfiguredPack configured;
+    configured.pack = dsl::compile(file, *schema, p.sink);
+    if (auto [it, fresh] = pack_files.emplace(configured.pack.name, file.source->path()); !fresh && file.header) {
+      p.sink.error(Code::DuplicateName, file.source, file.header->name.span,
+                   "pack `" + configured.pack.name + "` is also defined in " + it->second)
+          .help("give each rule file its own pack name");
+    }
+    configured.params = configured.pack.default_params();
+    p.packs.push_back(std::move(configured));
+  }
+  if (p.sink.has_errors()) {
+    p.exit_code = kExitUsage;
+    return;
+  }
+  for (const auto& path : options.param_files) {
+    for (auto& pack : p.packs) packs::apply_param_file(pack, path, p.packs.size() == 1, p.sink);
+  }
+  for (const auto& assignment : options.sets) packs::apply_set(p.packs, assignment, p.sink);
+  if (p.sink.has_errors()) p.exit_code = kExitUsage;
+}
+
+void load_data(const PipelineOptions& options, Pipeline& p) {
+  const load::Discovery& discovery = *p.discovery;
+  load::LoadOptions load_options;
+  load_options.on_bad_record = options.on_bad_record;
+  // Every field a rule names must be in the data: an error at load time, never a silent null.
+  for (const auto& configured : p.packs) {
+    for (const auto& use : configured.pack.field_uses) {
+      auto present = discovery.present_fields.find(use.entity);
+      std::string file_name;
+      for (const auto& f : discovery.files) {
+        if (f.entity == use.entity) file_name = f.path;
+      }
+      if (present == discovery.present_fields.end() || file_name.empty()) {
+        p.sink.error(Code::DataFileMissing, configured.pack.source, use.span,
+                     "rule " + use.rule + " uses " + use.entity + "." + use.field + ", but " + *options.data_dir +
+                         " has no " + use.entity + ".jsonl or " + use.entity + ".csv")
+            .help("export the " + use.entity + " entity, or disable the rule in a parameter file");
+        continue;
+      }
+      if (use.field != "id" && !present->second.count(use.field)) {
+        p.sink.error(Code::MissingColumn, configured.pack.source, use.span,
+                     "rule " + use.rule + " uses " + use.entity + "." + use.field + ", but " + file_name +
+                         " has no such field")
+            .help("add the field to the export, or disable the rule in a parameter file");
+      }
+    }
+    for (const auto& [entity, fields] : configured.pack.fields_needed) {
+      auto& wanted = load_options.fields[entity];
+      wanted.insert(fields.begin(), fields.end());
+    }
+  }
+  if (p.sink.has_errors()) {
+    p.exit_code = kExitData;
+    return;
+  }
+  // Names make findings readable; load them for every entity that has one.
+  for (auto& [entity, fields] : load_options.fields) {
+    fields.erase("id");
+    auto present = discovery.present_fields.find(entity);
+    if (present != discovery.present_fields.end() && present->second.count("name")) fields.insert("name");
+  }
+  // Navigation targets must be loaded even when none of their fields are read.
+  for (auto it = load_options.fields.begin(); it != load_options.fields.end();) {
+    if (!discovery.present_fields.count(it->first)) it = load_options.fields.erase(it);
+    else ++it;
+  }
+  if (options.progress) {
+    load_options.progress = [](const std::string& entity, std::size_t done, std::size_t total) {
+      int percent = total ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)) : 100;
+      std::fprintf(stderr, "\rloading %-14s %3d%%", entity.c_str(), percent);
+      if (done >= total) std::fprintf(stderr, "\r%40s\r", "");
+      std::fflush(stderr);
+    };
+  }
+  p.dataset.schema = discovery.schema;
+  if (!load::load(discovery, load_options, p.dataset, p.stats, p.sink) || p.sink.has_errors()) {
+    p.exit_code = kExitData;
+  }
+}
+
+engine::EvalResult evaluate_all(Pipeline& p, const engine::EvalOptions& options) {
+  engine::EvalResult merged;
+  for (const auto& configured : p.packs) {
+    engine::EvalResult result = engine::evaluate(configured.pack, configured.params, p.dataset, options);
+    merged.findings.insert(merged.findings.end(), std::make_move_iterator(result.findings.begin()),
+                           std::make_move_iterator(result.findings.end()));
+    merged.rules.insert(merged.rules.end(), result.rules.begin(), result.rules.end());
+  }
+  engine::sort_findings(merged.findings);
+  return merged;
+}
+
+bool write_file_atomically(const std::string& path, const std::string& content, std::string& error) {
+  fs::path target(path);
+  fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::string temp = (directory / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()))).string();
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    if (!out) {
+      error = "cannot write " + temp;
+      return false;
+    }
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    out.flush();
+    if (!out) {
+      error = "cannot write " + temp + " (disk full?)";
+      out.close();
+      std::remove(temp.c_str());
+      return false;
+    }
+  }
+  std::error_code ec;
+  fs::rename(temp, target, ec);
+  if (ec) {
+    error = "cannot replace " + path + ": " + ec.message();
+    std::remove(temp.c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace rapport::cli

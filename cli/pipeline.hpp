@@ -1,0 +1,62 @@
+#pragma once
+// The stages every command shares: find rule files, parse, discover data, compile, configure
+// parameters, load data, evaluate. Each stage reports to one sink and says whether to go on.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "diag/diagnostic.hpp"
+#include "dsl/ast.hpp"
+#include "engine/evaluator.hpp"
+#include "engine/load/loader.hpp"
+#include "packs/params.hpp"
+
+namespace rapport::cli {
+
+/// Exit codes a scheduler can act on (docs/cli.md).
+enum ExitCode : int {
+  kExitClean = 0,
+  kExitFindings = 1,
+  kExitUsage = 2,  // usage, rule-file and configuration errors
+  kExitData = 3,   // data files missing, malformed or lacking fields the rules use
+};
+
+struct PipelineOptions {
+  std::vector<std::string> pack_paths;   // rule files or directories of them
+  std::optional<std::string> data_dir;
+  std::vector<std::string> param_files;
+  std::vector<std::string> sets;         // name=value
+  load::BadRecordPolicy on_bad_record = load::BadRecordPolicy::Fail;
+  bool progress = false;                 // progress on stderr while loading
+};
+
+/// Everything a run produced; `exit_code` is set when a stage stopped the run.
+struct Pipeline {
+  std::vector<dsl::ast::File> files;
+  std::optional<load::Discovery> discovery;
+  std::vector<packs::ConfiguredPack> packs;
+  model::Dataset dataset;
+  load::LoadStats stats;
+  diag::DiagnosticSink sink;
+  int exit_code = kExitClean;
+};
+
+/// The rule files named by `paths`: files as given, directories searched for `*.rules` (sorted).
+std::vector<std::string> find_rule_files(const std::vector<std::string>& paths, diag::DiagnosticSink& sink);
+
+/// Parses, checks and configures the packs (and discovers the data's schema when a data dir is
+/// given). Stops with kExitUsage on rule or parameter errors, kExitData on discovery errors.
+void prepare(const PipelineOptions& options, Pipeline& pipeline);
+
+/// Checks that the data has every field the packs use, then loads what they need.
+/// Stops with kExitData on any data error.
+void load_data(const PipelineOptions& options, Pipeline& pipeline);
+
+/// Evaluates every configured pack and merges their findings in the deterministic order.
+engine::EvalResult evaluate_all(Pipeline& pipeline, const engine::EvalOptions& options);
+
+/// Writes `content` to `path` atomically (temporary file in the same directory, then rename).
+bool write_file_atomically(const std::string& path, const std::string& content, std::string& error);
+
+}  // namespace rapport::cli

@@ -1,0 +1,237 @@
+#pragma once
+// Loader internals shared by the readers (jsonl_reader.cpp, csv_reader.cpp), discovery and the
+// orchestration in loader.cpp. Not part of the public API.
+//
+// Data flow: a file is mapped (MappedFile), split at line boundaries into chunks; each chunk is
+// parsed by a worker into a ChunkOut (its own columns, with strings interned into a chunk-local
+// LocalPool); the main thread merges chunks in file order into the Table, interning the chunk's
+// distinct strings into the shared StringPool (so StrIds are deterministic: first occurrence in
+// load order).
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "diag/codes.hpp"
+#include "model/schema.hpp"
+#include "model/table.hpp"
+
+namespace rapport::load::detail {
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+/// A read-only view of a whole file: mmap when possible, else read into memory.
+class MappedFile {
+ public:
+  MappedFile() = default;
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  /// Opens and maps `path`; on failure returns false and sets `error` (strerror text).
+  bool open(const std::string& path, std::string& error);
+  [[nodiscard]] const char* data() const { return data_; }
+  [[nodiscard]] std::size_t size() const { return size_; }
+  /// Tells the kernel the pages of [begin, end) won't be needed again (drops them from RSS; the
+  /// data stays readable, it is re-read from the page cache when touched).
+  void release(std::size_t begin, std::size_t end) const;
+  void close();
+
+ private:
+  const char* data_ = nullptr;
+  std::size_t size_ = 0;
+  bool mapped_ = false;
+  std::unique_ptr<char[]> owned_;
+};
+
+/// Length of a UTF-8 byte-order mark at the start of `data`, 0 or 3.
+inline std::size_t bom_length(const char* data, std::size_t size) {
+  return size >= 3 && static_cast<unsigned char>(data[0]) == 0xEF && static_cast<unsigned char>(data[1]) == 0xBB &&
+                 static_cast<unsigned char>(data[2]) == 0xBF
+             ? 3
+             : 0;
+}
+
+/// Chunk boundaries over [begin, size): each boundary after the first is just past a '\n'.
+/// Returns begin, b1, ..., size (at least {begin, size}).
+std::vector<std::size_t> split_at_newlines(const char* data, std::size_t begin, std::size_t size,
+                                           std::size_t chunk_size);
+
+// ---------------------------------------------------------------------------------------------
+// Strings
+
+/// Bump allocator for strings that must outlive a parse buffer (unescaped JSON/CSV strings).
+class Arena {
+ public:
+  void clear();
+  std::string_view copy(std::string_view text);
+  char* allocate(std::size_t size);
+
+ private:
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  std::size_t used_ = 0;
+  std::size_t capacity_ = 0;
+};
+
+std::uint64_t hash_bytes(const char* data, std::size_t size);
+
+/// Chunk-local interning: distinct strings get dense local ids in first-occurrence order. The views
+/// point into the mapped file or the chunk's Arena and must stay valid until the chunk is merged.
+class LocalPool {
+ public:
+  LocalPool();
+  std::uint32_t intern(std::string_view text);
+  /// Forgets all strings, keeping the table's capacity.
+  void clear();
+  [[nodiscard]] std::size_t size() const { return views_.size(); }
+  [[nodiscard]] std::string_view view(std::uint32_t id) const { return views_[id]; }
+
+ private:
+  void grow();
+  std::vector<std::string_view> views_;
+  std::vector<std::uint32_t> slots_;  // local id + 1, 0 = empty
+  std::vector<std::uint32_t> tags_;   // high hash bits of the slot's string
+  std::size_t mask_ = 0;
+};
+
+/// True when `text` is valid UTF-8 (fast path for ASCII).
+bool valid_utf8(std::string_view text);
+/// A value for a message: control characters and invalid UTF-8 escaped as \xNN, cut at ~60 bytes.
+std::string display_text(std::string_view text);
+
+// ---------------------------------------------------------------------------------------------
+// What to read from a file
+
+/// The fields to load from one file and how to find them.
+struct FilePlan {
+  std::string entity;
+  std::string path;
+  bool csv = false;
+  std::vector<model::FieldDef> fields;  // requested fields except `id`, in slot order
+  /// JSON: field name per slot (same order as `fields`).
+  std::vector<std::string> names;
+  /// CSV: slot of each header column; kIdColumn for `id`, kSkipColumn for unrequested columns.
+  std::vector<int> csv_column_slot;
+  std::size_t csv_columns = 0;
+  bool csv_has_id = false;
+  std::vector<std::size_t> csv_absent_slots;  // requested fields with no column in the header
+
+  const char* data = nullptr;
+  std::size_t size = 0;
+  std::size_t data_begin = 0;        // after BOM (and the CSV header)
+  std::uint32_t first_data_line = 1;  // 1-based line number at data_begin
+};
+constexpr int kIdColumn = -2;
+constexpr int kSkipColumn = -1;
+
+// ---------------------------------------------------------------------------------------------
+// Chunk results
+
+enum class IssueKind : std::uint8_t { BadRecord, EnumValue };
+
+/// A problem found by a worker, reported by the main thread once the chunk's line base is known.
+struct Issue {
+  std::uint32_t line = 0;  // chunk-relative, 0-based
+  IssueKind kind = IssueKind::BadRecord;
+  diag::Code code = diag::Code::MalformedRecord;
+  std::string message;
+  std::string help;
+};
+
+/// Messages kept per chunk and kind; more are only counted (the sink shows ~20 a file anyway).
+constexpr std::size_t kIssuesKeptPerChunk = 24;
+
+struct ChunkOut {
+  std::size_t start = 0;    // where parsing began
+  std::size_t end_pos = 0;  // just past the last record parsed
+  std::uint32_t newlines = 0;  // '\n' bytes in [start, end_pos)
+
+  LocalPool pool;
+  Arena arena;
+  std::vector<std::unique_ptr<char[]>> padded_copies;  // lines copied for simdjson padding
+  std::vector<std::uint32_t> ids;    // local string ids
+  std::vector<std::uint32_t> lines;  // chunk-relative 0-based line of each row
+  std::vector<model::Column> columns;  // one per FilePlan field; strings hold local ids
+  std::vector<std::vector<std::uint8_t>> enum_cache;  // per slot, per local id: 0 unknown, 1 ok, 2 bad
+
+  std::vector<Issue> issues;
+  std::size_t bad_records = 0;     // all bad records (kept in `issues` or not)
+  std::size_t bad_overflow = 0;    // bad records beyond the kept messages
+  std::size_t enum_warnings = 0;
+  std::size_t enum_overflow = 0;
+
+  /// Prepares the columns for `plan`; a ChunkOut may be reused (buffers keep their capacity).
+  void init(const FilePlan& plan);
+  /// Drops rows from `row` on (a record that turned out bad).
+  void truncate(std::size_t row);
+  void add_issue(std::uint32_t line, IssueKind kind, diag::Code code, std::string message, std::string help = {});
+};
+
+/// Truncates a column to `rows` rows.
+void truncate_column(model::Column& column, std::size_t rows);
+
+// ---------------------------------------------------------------------------------------------
+// Typed values from text (CSV cells; also JSON strings for timestamps and dates)
+
+/// The phrase after "expected" in type errors: "a number", "a timestamp", ...
+std::string_view expected_phrase(model::FieldType type);
+/// The help line for a type error, or "".
+std::string_view type_help(model::FieldType type);
+/// `accounts.annual_revenue: expected a number, got "lots"` (`got` is already formatted).
+std::string type_error_message(const std::string& entity, const model::FieldDef& field, std::string_view got);
+
+/// A strict decimal number (optional sign, digits, fraction, exponent; no inf/nan/hex), finite.
+bool parse_number(std::string_view text, double& value);
+/// true/false (any case), 1/0.
+bool parse_bool_text(std::string_view text, double& value);
+/// Timestamp field: an ISO timestamp in UTC, or a date taken as 00:00Z.
+bool parse_timestamp_value(std::string_view text, double& value);
+/// Date field: a date, or a timestamp at exactly 00:00:00Z.
+bool parse_date_value(std::string_view text, double& value);
+/// ASCII blanks trimmed at both ends.
+std::string_view trim(std::string_view text);
+
+/// Appends an interned string to a Text/Enum/Ref chunk column; checks enum values (warning).
+void push_string(ChunkOut& out, std::size_t slot, const model::FieldDef& def, const std::string& entity,
+                 std::string_view text, std::uint32_t line);
+
+// ---------------------------------------------------------------------------------------------
+// Readers
+
+/// JSONL: parses the lines in [start, end) of plan.data into `out`. `parser_state` is the worker's
+/// reusable simdjson parser (opaque here).
+struct JsonParser;
+struct JsonParserDeleter {
+  void operator()(JsonParser* parser) const;
+};
+using JsonParserPtr = std::unique_ptr<JsonParser, JsonParserDeleter>;
+JsonParserPtr make_json_parser();
+void parse_jsonl_chunk(const FilePlan& plan, std::size_t start, std::size_t end, JsonParser& parser, ChunkOut& out);
+
+/// One CSV cell as found in the buffer.
+struct CsvCell {
+  const char* data = nullptr;
+  std::size_t size = 0;
+  bool quoted = false;
+  bool has_escapes = false;  // contains "" that must be unescaped
+};
+enum class CsvStatus { Ok, Eof, Unterminated, BadQuote, GaveUp };
+/// Scans one record at `pos` (advances it past the line end). `limit`: give up (GaveUp) when the
+/// record runs past it. `newlines` is incremented by the '\n' bytes consumed.
+CsvStatus scan_csv_record(const char* data, std::size_t size, std::size_t& pos, std::size_t limit,
+                          std::vector<CsvCell>& cells, std::uint32_t& newlines);
+/// The cell's text: a view into the buffer, or unescaped into `arena`.
+std::string_view csv_cell_text(const CsvCell& cell, Arena& arena);
+/// Parses records starting in [start, end) (the last may run past `end`, up to `limit`).
+void parse_csv_chunk(const FilePlan& plan, std::size_t start, std::size_t end, std::size_t limit, ChunkOut& out);
+
+/// Reads the CSV header of a mapped file. Returns false for a malformed header (message in `error`).
+bool read_csv_header(const char* data, std::size_t size, std::vector<std::string>& names, std::size_t& data_begin,
+                     std::uint32_t& header_newlines, std::string& error);
+
+}  // namespace rapport::load::detail

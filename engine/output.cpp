@@ -1,0 +1,189 @@
+#include "engine/output.hpp"
+
+#include <array>
+#include <map>
+
+#include "diag/render.hpp"
+
+namespace rapport::engine {
+
+namespace {
+
+using dsl::Severity;
+
+const char* severity_color(Severity s) {
+  switch (s) {
+    case Severity::Critical: return "\033[1;35m";
+    case Severity::High: return "\033[1;31m";
+    case Severity::Medium: return "\033[1;33m";
+    case Severity::Low: return "\033[1;36m";
+    case Severity::Info: return "\033[2m";
+  }
+  return "";
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string with_thousands(std::size_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string csv_cell(std::string_view s) {
+  bool quote = s.find_first_of(",\"\n\r") != std::string_view::npos;
+  if (!quote) return std::string(s);
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string json_string(std::string_view s) { return "\"" + diag::json_escape(s) + "\""; }
+
+}  // namespace
+
+std::string severity_counts(const std::vector<Finding>& findings) {
+  std::array<std::size_t, 5> counts{};
+  for (const auto& f : findings) ++counts[static_cast<std::size_t>(f.severity)];
+  std::string out;
+  for (int s = 4; s >= 0; --s) {
+    if (!counts[s]) continue;
+    if (!out.empty()) out += ", ";
+    out += std::to_string(counts[s]) + " " + std::string(dsl::severity_name(static_cast<Severity>(s)));
+  }
+  return out.empty() ? "none" : out;
+}
+
+std::string render_text(const EvalResult& result, const RunInfo& info, bool color) {
+  std::string out;
+  const char* reset = color ? "\033[0m" : "";
+  const char* bold = color ? "\033[1m" : "";
+  const char* dim = color ? "\033[2m" : "";
+  // Groups in order of first appearance (the findings are sorted by severity, then rule).
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<const Finding*>> groups;
+  for (const auto& f : result.findings) {
+    std::string key = f.pack + "/" + f.rule;
+    if (!groups.count(key)) order.push_back(key);
+    groups[key].push_back(&f);
+  }
+  for (const auto& key : order) {
+    const auto& items = groups[key];
+    const Finding& first = *items.front();
+    out += std::string(color ? severity_color(first.severity) : "") + upper(dsl::severity_name(first.severity)) + reset +
+           " " + bold + first.rule + reset + " — " + first.title + " " + dim + "(" + std::to_string(items.size()) +
+           (items.size() == 1 ? " finding" : " findings") + ", " + first.pack + "@" + first.pack_version + ")" + reset +
+           "\n";
+    for (const Finding* f : items) {
+      std::string subject = f->value_subject ? f->subject_id : f->subject_id;
+      out += "  ";
+      if (f->severity != first.severity) {
+        out += std::string(color ? severity_color(f->severity) : "") + "[" + std::string(dsl::severity_name(f->severity)) +
+               "]" + reset + " ";
+      }
+      out += std::string(dim) + subject + reset + "  " + f->message + "\n";
+      if (!f->remedy.empty()) out += "      " + std::string(dim) + "remedy:" + reset + " " + f->remedy + "\n";
+    }
+    out += "\n";
+  }
+  std::size_t unknown = 0;
+  std::size_t rules = 0;
+  for (const auto& r : result.rules) {
+    unknown += r.unknown;
+    rules += r.enabled ? 1 : 0;
+  }
+  out += std::string(bold) + with_thousands(result.findings.size()) + (result.findings.size() == 1 ? " finding" : " findings") +
+         reset + " (" + severity_counts(result.findings) + ") from " + std::to_string(rules) +
+         (rules == 1 ? " rule" : " rules") + " over " + with_thousands(info.records) + " records, as of " + info.as_of + "\n";
+  if (unknown) {
+    out += with_thousands(unknown) + " subject(s) could not be judged because data was missing:";
+    for (const auto& r : result.rules) {
+      if (r.unknown) out += " " + r.rule + " " + with_thousands(r.unknown) + ";";
+    }
+    out.back() = '\n';
+  }
+  if (info.skipped_records || info.dangling_references) {
+    out += "data: " + with_thousands(info.skipped_records) + " bad record(s) skipped, " +
+           with_thousands(info.dangling_references) + " dangling reference(s)\n";
+  }
+  return out;
+}
+
+std::string render_json(const EvalResult& result, const RunInfo& info) {
+  std::string out = "{\n";
+  out += "  \"schema\": " + json_string(kFindingsSchema) + ",\n";
+  out += "  \"rapport_version\": " + json_string(info.rapport_version) + ",\n";
+  out += "  \"as_of\": " + json_string(info.as_of) + ",\n";
+  out += "  \"packs\": [";
+  for (std::size_t i = 0; i < info.packs.size(); ++i) {
+    out += std::string(i ? ", " : "") + "{\"name\": " + json_string(info.packs[i].first) +
+           ", \"version\": " + json_string(info.packs[i].second) + "}";
+  }
+  out += "],\n  \"summary\": {\n    \"findings\": " + std::to_string(result.findings.size()) + ",\n    \"by_severity\": {";
+  std::array<std::size_t, 5> counts{};
+  for (const auto& f : result.findings) ++counts[static_cast<std::size_t>(f.severity)];
+  for (int s = 4; s >= 0; --s) {
+    out += json_string(dsl::severity_name(static_cast<Severity>(s))) + ": " + std::to_string(counts[s]) + (s ? ", " : "");
+  }
+  out += "},\n    \"data\": {\"records\": " + std::to_string(info.records) +
+         ", \"skipped_records\": " + std::to_string(info.skipped_records) +
+         ", \"dangling_references\": " + std::to_string(info.dangling_references) + "},\n    \"rules\": [";
+  for (std::size_t i = 0; i < result.rules.size(); ++i) {
+    const auto& r = result.rules[i];
+    out += std::string(i ? ",\n      " : "\n      ") + "{\"pack\": " + json_string(r.pack) + ", \"rule\": " + json_string(r.rule) +
+           ", \"severity\": " + json_string(dsl::severity_name(r.severity)) + ", \"enabled\": " + (r.enabled ? "true" : "false") +
+           ", \"subjects\": " + std::to_string(r.subjects) + ", \"findings\": " + std::to_string(r.findings) +
+           ", \"unknown\": " + std::to_string(r.unknown) + "}";
+  }
+  out += result.rules.empty() ? "]\n  },\n" : "\n    ]\n  },\n";
+  out += "  \"findings\": [";
+  for (std::size_t i = 0; i < result.findings.size(); ++i) {
+    const Finding& f = result.findings[i];
+    out += i ? ",\n    {" : "\n    {";
+    out += "\"pack\": " + json_string(f.pack) + ", \"pack_version\": " + json_string(f.pack_version) +
+           ", \"rule\": " + json_string(f.rule) + ", \"title\": " + json_string(f.title) +
+           ", \"severity\": " + json_string(dsl::severity_name(f.severity)) +
+           ", \"base_severity\": " + json_string(dsl::severity_name(f.base_severity)) + ", \"subject\": {";
+    if (f.value_subject) {
+      out += "\"entity\": " + json_string(f.subject_entity) + ", \"value\": " + json_string(f.subject_id);
+    } else {
+      out += "\"entity\": " + json_string(f.subject_entity) + ", \"id\": " + json_string(f.subject_id);
+      if (!f.subject_name.empty()) out += ", \"name\": " + json_string(f.subject_name);
+    }
+    out += "}, \"message\": " + json_string(f.message) + ", \"remedy\": " + json_string(f.remedy) + ", \"tags\": [";
+    for (std::size_t t = 0; t < f.tags.size(); ++t) out += (t ? ", " : "") + json_string(f.tags[t]);
+    out += "], \"evidence\": {";
+    for (std::size_t e = 0; e < f.evidence.size(); ++e) {
+      out += (e ? ", " : "") + json_string(f.evidence[e].name) + ": " + f.evidence[e].json;
+    }
+    out += "}, \"fingerprint\": " + json_string(f.fingerprint) + "}";
+  }
+  out += result.findings.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  return out;
+}
+
+std::string render_csv(const EvalResult& result) {
+  std::string out = "severity,pack,pack_version,rule,subject_entity,subject_id,subject_name,message,remedy,tags,fingerprint\n";
+  for (const auto& f : result.findings) {
+    std::string tags;
+    for (std::size_t t = 0; t < f.tags.size(); ++t) tags += (t ? ";" : "") + f.tags[t];
+    out += std::string(dsl::severity_name(f.severity)) + "," + csv_cell(f.pack) + "," + csv_cell(f.pack_version) + "," +
+           csv_cell(f.rule) + "," + csv_cell(f.subject_entity) + "," + csv_cell(f.subject_id) + "," +
+           csv_cell(f.subject_name) + "," + csv_cell(f.message) + "," + csv_cell(f.remedy) + "," + csv_cell(tags) + "," +
+           f.fingerprint + "\n";
+  }
+  return out;
+}
+
+}  // namespace rapport::engine

@@ -1,0 +1,34 @@
+#pragma once
+// Findings as reports: text for people, JSON (versioned schema) and CSV for tools.
+
+#include <string>
+#include <vector>
+
+#include "engine/evaluator.hpp"
+
+namespace rapport::engine {
+
+/// What a report says about the run besides the findings.
+struct RunInfo {
+  std::string rapport_version;
+  std::string as_of;  // ISO timestamp
+  std::vector<std::pair<std::string, std::string>> packs;  // name, version
+  std::size_t records = 0;
+  std::size_t skipped_records = 0;
+  std::size_t dangling_references = 0;
+};
+
+/// The JSON schema id written in every JSON report; bump it when the shape changes.
+inline constexpr const char* kFindingsSchema = "rapport.findings/1";
+
+/// Findings grouped by rule with counts, then a summary line. `color` adds ANSI colours.
+std::string render_text(const EvalResult& result, const RunInfo& info, bool color);
+/// One JSON document: {schema, rapport_version, as_of, packs, summary, findings}.
+std::string render_json(const EvalResult& result, const RunInfo& info);
+/// A header row and one row per finding (RFC 4180).
+std::string render_csv(const EvalResult& result);
+
+/// Counts by severity, highest first: "2 critical, 5 high, 1 medium".
+std::string severity_counts(const std::vector<Finding>& findings);
+
+}  // namespace rapport::engine

@@ -1,0 +1,34 @@
+#pragma once
+// Parameter overrides for a deployment: YAML files (`--params`) and `--set name=value`,
+// applied over a pack's defaults in command-line order.
+
+#include <string>
+#include <vector>
+
+#include "diag/diagnostic.hpp"
+#include "dsl/program.hpp"
+
+namespace rapport::packs {
+
+/// A pack with the parameter values and rule settings one run uses.
+struct ConfiguredPack {
+  dsl::CompiledPack pack;  // rules carry overridden `enabled` and base severity
+  dsl::ParamValues params;
+};
+
+/// Applies one override file:
+///   pack: b2b_cx            # optional when it is the only pack; must match
+///   params: { dunbar_limit: 120, separation_window: 21d, tier_weight: { strategic: 10 } }
+///   rules:  { onsite_presence_strategic: { enabled: false }, some_rule: { severity: critical } }
+/// A file whose `pack` names another loaded pack is skipped for this one (returns true).
+/// Every mistake is reported at the YAML position with a hint. Returns false on errors.
+bool apply_param_file(ConfiguredPack& target, const std::string& path, bool only_pack, diag::DiagnosticSink& sink);
+
+/// Applies `name=value` or `name[key]=value` to every pack that has the parameter; an
+/// assignment no pack knows is an error (with did-you-mean). Returns false on errors.
+bool apply_set(std::vector<ConfiguredPack>& packs, const std::string& assignment, diag::DiagnosticSink& sink);
+
+/// The names of a pack's parameters with their effective values and origins, one per line.
+std::string describe_params(const ConfiguredPack& pack);
+
+}  // namespace rapport::packs

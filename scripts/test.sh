@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds Rapport and runs the whole test suite: the command CI runs (.ci/run) and the README names.
+# Works on a fresh Debian bookworm clone with ../shared beside the repository.
+#
+# Environment (all optional):
+#   RAPPORT_JOBS        parallel build and test jobs (default 2)
+#   RAPPORT_BUILD_TYPE  CMake build type (default RelWithDebInfo)
+#   RAPPORT_BUILD_DIR   build directory (default build)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+jobs="${RAPPORT_JOBS:-2}"
+build_dir="${RAPPORT_BUILD_DIR:-build}"
+build_type="${RAPPORT_BUILD_TYPE:-RelWithDebInfo}"
+
+./scripts/setup.sh
+
+# Ninja for a new build directory; an existing one keeps the generator it was made with.
+generator=()
+[ -f "$build_dir/CMakeCache.txt" ] || generator=(-G Ninja)
+cmake -S . -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE="$build_type" -DRAPPORT_BUILD_TESTS=ON
+cmake --build "$build_dir" -j"$jobs"
+
+ctest_status=0
+ctest --test-dir "$build_dir" --output-on-failure -j"$jobs" || ctest_status=$?
+exit "$ctest_status"

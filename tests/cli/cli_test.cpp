@@ -1,0 +1,209 @@
+// The command line as users and schedulers see it: exit codes, formats, files, help.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace rapport {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+/// Runs `rapport ARGS` with stdout and stderr captured.
+Result rapport(const std::string& args) {
+  fs::path err = fs::temp_directory_path() / ("rapport_cli_err_" + std::to_string(::getpid()));
+  std::string command = std::string(RAPPORT_BINARY) + " " + args + " 2>" + err.string();
+  Result run;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return run;
+  std::array<char, 4096> buffer{};
+  std::size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.out.append(buffer.data(), n);
+  int status = ::pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.err = slurp(err);
+  fs::remove(err);
+  return run;
+}
+
+std::string eval_case(const std::string& name) {
+  return (fs::path(RAPPORT_TEST_DATA) / "golden" / "eval" / name).string();
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() / ("rapport_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  static inline int counter_ = 0;
+  fs::path path_;
+};
+
+TEST(Cli, VersionAndHelp) {
+  Result version = rapport("--version");
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out.rfind("rapport ", 0), 0u);
+  for (const char* command : {"check", "lint", "params", "codes"}) {
+    Result help = rapport(std::string(command) + " --help");
+    EXPECT_EQ(help.exit_code, 0) << command;
+    EXPECT_NE(help.out.find("usage: rapport " + std::string(command)), std::string::npos) << command;
+  }
+  Result none = rapport("");
+  EXPECT_EQ(none.exit_code, 2);
+  Result unknown = rapport("frobnicate");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown command `frobnicate`"), std::string::npos);
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(rapport("check " + eval_case("dunbar_edges")).exit_code, 2);  // --data is required
+  Result format = rapport("check " + eval_case("dunbar_edges") + " --data x --format xml");
+  EXPECT_EQ(format.exit_code, 2);
+  EXPECT_NE(format.err.find("--format must be text, json or csv"), std::string::npos);
+  Result as_of = rapport("check " + eval_case("dunbar_edges") + " --data x --as-of 2026-13-01");
+  EXPECT_EQ(as_of.exit_code, 2);
+  EXPECT_NE(as_of.err.find("--as-of takes a date"), std::string::npos);
+}
+
+TEST(Cli, FailOnDecidesTheExitCode) {
+  std::string base = "check " + eval_case("dunbar_edges") + " --data " + eval_case("dunbar_edges") + "/data --as-of 2026-11-01";
+  EXPECT_EQ(rapport(base).exit_code, 0);  // default: --fail-on none
+  EXPECT_EQ(rapport(base + " --fail-on high").exit_code, 1);
+  EXPECT_EQ(rapport(base + " --fail-on critical").exit_code, 0);
+  EXPECT_EQ(rapport(base + " --fail-on bogus").exit_code, 2);
+}
+
+TEST(Cli, TextReportGroupsByRule) {
+  Result run = rapport("check " + eval_case("dunbar_edges") + " --data " + eval_case("dunbar_edges") +
+                    "/data --as-of 2026-11-01 --color never");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NE(run.out.find("HIGH dunbar_portfolio_limit — No account manager owns more accounts than a Dunbar-sized portfolio (1 finding, portfolio@1.2.0)"),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("Dana Ortiz owns 151 accounts; a Dunbar-sized portfolio is at most 150 (1 over)."), std::string::npos);
+  EXPECT_NE(run.out.find("2 findings (2 high) from 2 rules"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("\033["), std::string::npos);  // no colour when not a TTY
+}
+
+TEST(Cli, JsonReportHasTheVersionedSchema) {
+  Result run = rapport("check " + eval_case("dunbar_edges") + " --data " + eval_case("dunbar_edges") +
+                    "/data --as-of 2026-11-01 --format json");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NE(run.out.find("\"schema\": \"rapport.findings/1\""), std::string::npos);
+  EXPECT_NE(run.out.find("\"as_of\": \"2026-11-01T00:00:00Z\""), std::string::npos);
+  EXPECT_NE(run.out.find("\"subject\": {\"entity\": \"users\", \"id\": \"u2\", \"name\": \"Dana Ortiz\"}"), std::string::npos);
+  EXPECT_NE(run.out.find("\"evidence\": {\"portfolio\": 151}"), std::string::npos);
+  EXPECT_NE(run.out.find("\"fingerprint\": \""), std::string::npos);
+}
+
+TEST(Cli, CsvReportQuotesCells) {
+  Result run = rapport("check " + eval_case("csv_input") + " --data " + eval_case("csv_input") + "/data --format csv");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out.rfind("severity,pack,pack_version,rule,subject_entity,subject_id,subject_name,message,remedy,tags,fingerprint\n", 0), 0u);
+  EXPECT_NE(run.out.find("\"Müller, Zoë\""), std::string::npos) << run.out;
+}
+
+TEST(Cli, OutputFileIsWrittenWhole) {
+  TempDir dir;
+  fs::path report = dir.path() / "report.json";
+  Result run = rapport("check " + eval_case("dunbar_edges") + " --data " + eval_case("dunbar_edges") +
+                    "/data --as-of 2026-11-01 --format json --output " + report.string());
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_TRUE(run.out.empty());
+  std::string json = slurp(report);
+  EXPECT_EQ(json.rfind("{", 0), 0u);
+  EXPECT_EQ(json.substr(json.size() - 2), "}\n");
+  for (const auto& entry : fs::directory_iterator(dir.path())) EXPECT_EQ(entry.path().filename(), "report.json");
+  // A failed run leaves the previous report as it was.
+  Result broken = rapport("check " + eval_case("missing_column") + " --data " + eval_case("missing_column") +
+                       "/data --format json --output " + report.string());
+  EXPECT_EQ(broken.exit_code, 3);
+  EXPECT_EQ(slurp(report), json);
+}
+
+TEST(Cli, DataErrorsExitThree) {
+  Result run = rapport("check " + eval_case("missing_column") + " --data " + eval_case("missing_column") + "/data");
+  EXPECT_EQ(run.exit_code, 3);
+  EXPECT_NE(run.err.find("error[DAT6004]: rule capacity uses users.capacity_hours_week"), std::string::npos) << run.err;
+  Result bad = rapport("check " + eval_case("bad_records_fail") + " --data " + eval_case("bad_records_fail") + "/data");
+  EXPECT_EQ(bad.exit_code, 3);
+  Result skipped = rapport("check " + eval_case("bad_records_fail") + " --data " + eval_case("bad_records_fail") +
+                        "/data --on-bad-record skip --color never");
+  EXPECT_EQ(skipped.exit_code, 0) << skipped.err;
+  EXPECT_NE(skipped.out.find("bad record(s) skipped"), std::string::npos) << skipped.out;
+}
+
+TEST(Cli, RuleErrorsExitTwoWithDiagnostics) {
+  TempDir dir;
+  std::ofstream(dir.path() / "bad.rules") << "pack p\n\nrule r\n  title \"T\"\n  for each a in acounts\n  when a.x\n  message \"m\"\nend\n";
+  Result text = rapport("lint " + (dir.path() / "bad.rules").string() + " --color never");
+  EXPECT_EQ(text.exit_code, 2);
+  EXPECT_NE(text.err.find("bad.rules:5:17: error[DSL2001]: unknown entity `acounts`"), std::string::npos) << text.err;
+  EXPECT_NE(text.err.find("= help: did you mean `accounts`?"), std::string::npos);
+  Result json = rapport("lint " + (dir.path() / "bad.rules").string() + " --diagnostics json");
+  EXPECT_EQ(json.exit_code, 2);
+  EXPECT_NE(json.err.find("\"code\":\"DSL2001\""), std::string::npos) << json.err;
+}
+
+TEST(Cli, LintAcceptsGoodPacks) {
+  Result run = rapport("lint " + eval_case("dunbar_edges"));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("ok: 1 pack, 2 rules"), std::string::npos) << run.err;
+}
+
+TEST(Cli, ParamsShowsEffectiveValuesAndOrigins) {
+  Result run = rapport("params " + eval_case("param_overrides") + " --params " + eval_case("param_overrides") +
+                    "/acme.yaml --set inner_circle=6");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("dunbar_limit = 120    # " + eval_case("param_overrides") + "/acme.yaml:4"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("inner_circle = 6    # --set"), std::string::npos) << run.out;
+}
+
+TEST(Cli, BadOverridesPointIntoTheYaml) {
+  TempDir dir;
+  std::ofstream(dir.path() / "o.yaml") << "pack: portfolio\nparams:\n  dunbar_limt: 120\n  inner_circle: 5%\n";
+  Result run = rapport("params " + eval_case("dunbar_edges") + " --params " + (dir.path() / "o.yaml").string() + " --color never");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("o.yaml:3:3: error[PAR5002]: pack portfolio has no parameter `dunbar_limt`"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("did you mean `dunbar_limit`?"), std::string::npos);
+  EXPECT_NE(run.err.find("o.yaml:4:17: error[PAR5003]"), std::string::npos) << run.err;
+  Result set = rapport("params " + eval_case("dunbar_edges") + " --set dunbar_limit=lots --color never");
+  EXPECT_EQ(set.exit_code, 2);
+  EXPECT_NE(set.err.find("--set:1:14:"), std::string::npos) << set.err;
+  Result unknown = rapport("params " + eval_case("dunbar_edges") + " --set dunbar=3 --color never");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("no loaded pack has a parameter `dunbar`"), std::string::npos) << unknown.err;
+}
+
+TEST(Cli, CodesListsTheTable) {
+  Result run = rapport("codes");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NE(run.out.find("DSL2002  unknown field of an entity"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rapport

@@ -1,0 +1,101 @@
+// Diagnostics: positions in code points, caret rendering, JSON output, suggestions.
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "diag/diagnostic.hpp"
+#include "diag/render.hpp"
+#include "diag/suggest.hpp"
+
+namespace rapport::diag {
+namespace {
+
+TEST(DiagSource, PositionsCountCodePoints) {
+  SourceFile file("f.rules", "ab\nZoë x\n");
+  EXPECT_EQ(file.position(0).line, 1u);
+  EXPECT_EQ(file.position(3).line, 2u);
+  EXPECT_EQ(file.position(3).column, 1u);
+  // "Zoë " is 5 bytes but 4 code points: `x` is at column 5.
+  EXPECT_EQ(file.position(8).column, 5u);
+  EXPECT_EQ(file.line_text(2), "Zoë x");
+  EXPECT_EQ(file.offset_of({2, 5}), 8u);
+}
+
+TEST(DiagRender, CaretUnderWholeToken) {
+  auto file = std::make_shared<SourceFile>("p.rules", "rule x\n  where owner.active\n");
+  DiagnosticSink sink;
+  sink.error(Code::UnknownField, file, {15, 20}, "unknown field `owner` on `accounts`").help("did you mean `owner_id`?");
+  EXPECT_EQ(render_text(sink.diagnostics()[0]),
+            "p.rules:2:9: error[DSL2002]: unknown field `owner` on `accounts`\n"
+            " 2 |   where owner.active\n"
+            "   |         ^~~~~\n"
+            "   = help: did you mean `owner_id`?\n");
+}
+
+TEST(DiagRender, SummaryLineCountsErrorsAndWarnings) {
+  auto file = std::make_shared<SourceFile>("p.rules", "x\n");
+  DiagnosticSink sink;
+  sink.error(Code::SyntaxError, file, {0, 1}, "bad");
+  sink.warning(Code::UnusedLet, file, {0, 1}, "unused");
+  std::string text = render_text(sink.sorted());
+  EXPECT_NE(text.find("1 error, 1 warning\n"), std::string::npos);
+}
+
+TEST(DiagRender, LongLinesAreWindowedAndInvalidUtf8IsReplaced) {
+  std::string line(100000, 'a');
+  line[50000] = '\xff';
+  auto file = std::make_shared<SourceFile>("big.rules", line);
+  DiagnosticSink sink;
+  sink.error(Code::InvalidUtf8, file, {50000, 50001}, "invalid UTF-8");
+  std::string text = render_text(sink.diagnostics()[0]);
+  EXPECT_LT(text.size(), 1000u);
+  EXPECT_NE(text.find("\xEF\xBF\xBD"), std::string::npos);
+  EXPECT_NE(text.find("^"), std::string::npos);
+}
+
+TEST(DiagRender, JsonHasPositionsAndEscapes) {
+  auto file = std::make_shared<SourceFile>("p.rules", "a \"b\"\n");
+  DiagnosticSink sink;
+  sink.error(Code::UnknownName, file, {2, 5}, "unknown name `\"b\"`");
+  std::string json = render_json(sink.diagnostics());
+  EXPECT_NE(json.find("\"line\":1,\"column\":3,\"end_line\":1,\"end_column\":6"), std::string::npos);
+  EXPECT_NE(json.find("\"code\":\"DSL2003\""), std::string::npos);
+  EXPECT_NE(json.find("unknown name `\\\"b\\\"`"), std::string::npos);
+}
+
+TEST(DiagRender, DataDiagnosticsUseWhere) {
+  DiagnosticSink sink;
+  auto& d = sink.error(Code::WrongFieldType, nullptr, {}, "accounts.annual_revenue: expected a number, got \"lots\"");
+  d.where = "data/accounts.jsonl:2";
+  EXPECT_EQ(render_text(d), "data/accounts.jsonl:2: error[DAT6003]: accounts.annual_revenue: expected a number, got \"lots\"\n");
+}
+
+TEST(DiagSuggest, ClosestByEditDistanceAndCase) {
+  std::vector<std::string> names = {"owner_id", "tier", "region", "annual_revenue"};
+  EXPECT_EQ(closest("ownerid", names), "owner_id");
+  EXPECT_EQ(closest("Tier", names), "tier");
+  EXPECT_EQ(closest("teir", names), "tier");
+  EXPECT_FALSE(closest("completely_different", names).has_value());
+  EXPECT_EQ(edit_distance("abc", "acb"), 1u);
+}
+
+TEST(DiagCodes, IdsAreUniqueAndStable) {
+  std::set<std::string_view> ids;
+  for (const auto& info : all_codes()) EXPECT_TRUE(ids.insert(info.id).second) << info.id;
+  EXPECT_EQ(code_id(Code::SyntaxError), "DSL1001");
+  EXPECT_EQ(code_id(Code::UnknownField), "DSL2002");
+  EXPECT_EQ(code_id(Code::MissingColumn), "DAT6004");
+}
+
+TEST(DiagSink, LimitsHowManyAreKept) {
+  DiagnosticSink sink;
+  sink.set_limit(3);
+  for (int i = 0; i < 10; ++i) sink.error(Code::SyntaxError, nullptr, {}, "e");
+  EXPECT_EQ(sink.diagnostics().size(), 3u);
+  EXPECT_EQ(sink.dropped(), 7u);
+  EXPECT_EQ(sink.error_count(), 10u);
+}
+
+}  // namespace
+}  // namespace rapport::diag
