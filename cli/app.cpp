@@ -117,9 +117,11 @@ int command_check(const std::vector<std::string>& args) {
   PipelineOptions options;
   std::string data_dir, params_hint, as_of_text, format = "text", output, fail_on = "none", on_bad_record = "fail";
   std::vector<std::string> rules;
+  bool timings = false;
   po::options_description desc("options");
   desc.add_options()
       ("pack", po::value(&options.pack_paths)->multitoken(), "rule file or directory (repeatable; also positional)")
+      ("timings", po::bool_switch(&timings), "print the time each stage and rule took to standard error")
       ("data,d", po::value(&data_dir)->required(), "directory of <entity>.jsonl or <entity>.csv files")
       ("params,p", po::value(&options.param_files)->composing(), "YAML parameter override file (repeatable, applied in order)")
       ("set,s", po::value(&options.sets)->composing(), "override one parameter: name=value or name[key]=value (repeatable)")
@@ -168,9 +170,17 @@ int command_check(const std::vector<std::string>& args) {
   options.data_dir = data_dir;
   options.progress = !common.quiet && stream_is_tty(stderr);
 
+  using Clock = std::chrono::steady_clock;
+  auto seconds_since = [](Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  auto started = Clock::now();
   Pipeline pipeline;
   prepare(options, pipeline);
+  double compile_seconds = seconds_since(started);
+  auto load_started = Clock::now();
   if (pipeline.exit_code == kExitClean) load_data(options, pipeline);
+  double load_seconds = seconds_since(load_started);
   print_diagnostics(pipeline.sink, common);
   if (pipeline.exit_code != kExitClean) return pipeline.exit_code;
   for (const auto& rule : rules) {
@@ -187,7 +197,16 @@ int command_check(const std::vector<std::string>& args) {
   engine::EvalOptions eval_options;
   eval_options.as_of = as_of;
   eval_options.only_rules = rules;
+  auto eval_started = Clock::now();
   engine::EvalResult result = evaluate_all(pipeline, eval_options);
+  if (timings) {
+    std::fprintf(stderr, "timings: parse+check %.3f s, load %.3f s (%zu records), evaluate %.3f s\n", compile_seconds,
+                 load_seconds, pipeline.stats.records, seconds_since(eval_started));
+    for (const auto& rule : result.rules) {
+      std::fprintf(stderr, "  %-40s %9.1f ms  %8zu subjects  %7zu findings\n", rule.rule.c_str(), rule.milliseconds,
+                   rule.subjects, rule.findings);
+    }
+  }
 
   engine::RunInfo info;
   info.rapport_version = RAPPORT_VERSION;

@@ -401,7 +401,8 @@ void add_hints(ParseState& st, diag::Diagnostic& d, std::string_view expected, c
       char next = char_after(token_end, st.end);
       if (next != '\0' && std::strchr(".=<>!+-*/([", next) != nullptr) {
         d.code = Code::ReservedWord;
-        d.help("`" + word + "` is a reserved word; to use it as a name, put backquotes around it: `" + word + "`");
+        d.message = "`" + word + "` is a reserved word and can't be used as a name";
+        d.help("to use it as a name anyway, put backquotes around it: `" + word + "`");
         suggested = true;
       }
     }
@@ -422,6 +423,16 @@ void add_hints(ParseState& st, diag::Diagnostic& d, std::string_view expected, c
     else if (contains(expected, "name") || contains(expected, "severity") || contains(expected, "entity"))
       d.help("write names without quotes");
     else if (starts_with(expected, "`message` or `remedy`")) d.help("start the text with `message` or `remedy`");
+  } else if (static_cast<unsigned char>(found.first) >= 0x80 && found.span.begin > 0 &&
+             is_ident_char(st.base[found.span.begin - 1]) && found.shown.rfind("an invalid byte", 0) != 0) {
+    const char* word_begin = st.base + found.span.begin;
+    while (word_begin > st.base && is_ident_char(word_begin[-1])) --word_begin;
+    const char* word_end = st.base + found.span.begin;
+    while (word_end < st.end && (is_ident_char(*word_end) || static_cast<unsigned char>(*word_end) >= 0x80)) ++word_end;
+    std::string name = shorten({word_begin, static_cast<std::size_t>(word_end - word_begin)});
+    d.message = "`" + name + "` can't be a name: names use only the letters a-z and A-Z, digits and `_`";
+    d.span = st.span(word_begin, word_end);
+    d.help("to use it anyway, put backquotes around it: `" + name + "`");
   } else if (found.first == '%') {
     d.help("write the percent sign right after the number, as in 10%");
   } else if (found.first == '/' && contains(expected, "after `/`")) {

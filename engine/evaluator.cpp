@@ -203,7 +203,11 @@ Vec Evaluator::eval(const Node& node, const Frame& frame) {
   if (node.level < frame.level) {
     const Frame& home = ancestor(frame, node.level);
     auto it = home.cache.find(&node);
-    if (it == home.cache.end()) it = home.cache.emplace(&node, eval_here(node, home)).first;
+    if (it == home.cache.end()) {
+      Vec value = eval_here(node, home);
+      if (home.level == 0) value.constant = true;  // one value for the whole run
+      it = home.cache.emplace(&node, std::move(value)).first;
+    }
     if (it->second.constant) return it->second;
     return gather(it->second, lane_map(frame, node.level));
   }

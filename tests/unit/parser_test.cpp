@@ -410,6 +410,18 @@ TEST(ParserSketch, WholeExamplePackParsesCleanly) {
   EXPECT_EQ(plan.texts.size(), 2u);
 }
 
+TEST(ParserSketch, WindowsLineEndingsAndByteOrderMark) {
+  auto path = std::filesystem::path(RAPPORT_TEST_DATA) / "golden" / "parse" / "ok_sketch_pack.rules";
+  std::string text = read_file(path);
+  std::string crlf = "\xEF\xBB\xBF";
+  for (char c : text) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  auto parsed = parse(crlf);
+  EXPECT_EQ(parsed->sink.diagnostics().size(), 0u) << rendered(parsed->sink);
+  EXPECT_EQ(parsed->file.rules.size(), 5u);
+  EXPECT_EQ(parsed->file.params.size(), 16u);
+  EXPECT_EQ(parsed->file.header->title->value, "B2B customer-experience guidance");
+}
+
 TEST(ParserSketch, ParsesQuickly) {
   auto path = std::filesystem::path(RAPPORT_TEST_DATA) / "golden" / "parse" / "ok_sketch_pack.rules";
   std::string text = read_file(path);
