@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "diag/suggest.hpp"
 #include "model/time.hpp"
@@ -371,6 +372,7 @@ class Checker {
   void note_field_use(const std::string& entity, const std::string& field, Span span);
   std::vector<std::string> names_in_scope() const;
   void mark_param_use_in_plan(const ast::Expr& e);
+  void check_nullable_guards(const CompiledRule& rule);
 
   const ast::File& file_;
   const model::Schema& schema_;
@@ -660,6 +662,7 @@ void Checker::check_rule(const ast::Rule& r) {
     sink_.error(Code::MissingClause, source_, r.id.span, "rule " + quote(rule.id) + " has no `message`")
         .help("add `message \"...\"` saying what is wrong, with {expressions} for the details");
   }
+  check_nullable_guards(rule);
   for (const auto& let : lets_) {
     if (!let.used && let.name[0] != '\x01') {
       sink_.warning(Code::UnusedLet, source_, let.span, "`let " + let.name + "` is never used")
@@ -667,6 +670,74 @@ void Checker::check_rule(const ast::Rule& r) {
     }
   }
   pack_.rules.push_back(std::move(rule));
+}
+
+namespace {
+
+/// Calls `visit` on every node of a compiled tree, including join keys.
+void walk(const Node& node, const std::function<void(const Node&)>& visit) {
+  visit(node);
+  for (const auto& arg : node.args) walk(arg, visit);
+  if (node.join_outer) walk(*node.join_outer, visit);
+}
+
+void walk_rule(const CompiledRule& rule, const std::function<void(const Node&)>& visit) {
+  walk(rule.subject, visit);
+  for (const auto& let : rule.lets) walk(let.value, visit);
+  walk(rule.when, visit);
+  for (const auto& e : rule.escalations) walk(e.condition, visit);
+  for (const auto* texts : {&rule.messages, &rule.remedies}) {
+    for (const auto& text : *texts) {
+      if (text.condition) walk(*text.condition, visit);
+    }
+  }
+}
+
+/// The fields an operand reads directly or through arithmetic (not through aggregates).
+void operand_fields(const Node& node, std::vector<const Node*>& out) {
+  if (node.op == Op::Field) {
+    out.push_back(&node);
+    return;
+  }
+  if (node.op == Op::Add || node.op == Op::Sub || node.op == Op::Mul || node.op == Op::Div || node.op == Op::Negate) {
+    for (const auto& arg : node.args) operand_fields(arg, out);
+  }
+}
+
+}  // namespace
+
+void Checker::check_nullable_guards(const CompiledRule& rule) {
+  // A field tested with `is missing`, `is not missing` or if_missing() anywhere in the rule counts as handled.
+  std::set<std::pair<std::string, std::string>> guarded;
+  walk_rule(rule, [&](const Node& node) {
+    bool guard = node.op == Op::IsMissing || node.op == Op::IsNotMissing ||
+                 (node.op == Op::Call && node.function == Function::IfMissing);
+    if (guard && !node.args.empty() && node.args[0].op == Op::Field) {
+      guarded.emplace(node.args[0].entity, node.args[0].field);
+    }
+  });
+  std::set<std::uint32_t> reported;
+  walk_rule(rule, [&](const Node& node) {
+    if (node.op != Op::Compare && node.op != Op::WithinLast && node.op != Op::WithinNext) return;
+    std::vector<const Node*> fields;
+    for (const auto& arg : node.args) operand_fields(arg, fields);
+    for (const Node* field : fields) {
+      const model::EntityDef* entity = schema_.entity(field->entity);
+      const model::FieldDef* def = entity ? entity->field(field->field) : nullptr;
+      if (!def || !def->declared || !def->nullable || guarded.count({field->entity, field->field})) continue;
+      if (!reported.insert(field->span.begin).second) continue;
+      // Inside a `where`, a missing value leaves the row out of the set, which is often what is
+      // meant: say so quietly. On the subject itself it silently stops the rule from firing.
+      bool in_filter = !field->args.empty() && field->args[0].op == Op::Var && field->args[0].level >= 2;
+      std::string what = field->entity + "." + field->field + " is optional; ";
+      auto& d = in_filter
+                    ? sink_.info(Code::UnguardedNullable, source_, field->span,
+                                 what + "rows where it is missing are left out of this set")
+                    : sink_.warning(Code::UnguardedNullable, source_, field->span,
+                                    what + "where it is missing this comparison is unknown and the rule will not fire");
+      d.help("handle it with `is missing` / `is not missing`, or give a default with if_missing(...)");
+    }
+  });
 }
 
 void Checker::mark_param_use_in_plan(const ast::Expr& e) {

@@ -461,6 +461,56 @@ constexpr auto tail(Op const& op, Operand const& operand, const char* noun, Tail
   return tail_parser<Op, Operand, T>(op, operand, noun, mode);
 }
 
+/// Parses `subject` (a tail) and folds it into the enclosing rule's value, which X3 passes down
+/// as `rcontext`: value = build(value, tail). The rules of the precedence levels have no semantic
+/// actions, so X3 hands each level the same Expr and nothing is moved on the way down or up.
+template <class Subject, class Build>
+struct fold_parser : x3::parser<fold_parser<Subject, Build>> {
+  using attribute_type = x3::unused_type;
+  static bool const has_attribute = false;
+  Subject subject;
+  Build build;
+  constexpr fold_parser(Subject s, Build b) : subject(s), build(b) {}
+
+  template <class Iterator, class Context, class RContext, class Attribute>
+  bool parse(Iterator& first, Iterator const& last, Context const& context, RContext& value, Attribute&) const {
+    static_assert(std::is_same_v<std::remove_cv_t<RContext>, Expr>, "fold_into() is for rules that build an Expr");
+    typename Subject::attribute_type parsed;
+    if (!subject.parse(first, last, context, x3::unused, parsed)) return false;
+    build(value, std::move(parsed), state_of(context));
+    return true;
+  }
+};
+
+template <class Subject, class Build>
+constexpr auto fold_into(Subject const& subject, Build const& build) {
+  return fold_parser<Subject, Build>(subject, build);
+}
+
+/// Parses a prefix operator and its operand (`not x`, `-x`) and builds the node from them.
+template <class Subject, class Build>
+struct prefix_parser : x3::parser<prefix_parser<Subject, Build>> {
+  using attribute_type = Expr;
+  static bool const has_attribute = true;
+  Subject subject;
+  Build build;
+  constexpr prefix_parser(Subject s, Build b) : subject(s), build(b) {}
+
+  template <class Iterator, class Context, class RContext, class Attribute>
+  bool parse(Iterator& first, Iterator const& last, Context const& context, RContext&, Attribute& attr) const {
+    typename Subject::attribute_type parsed;
+    if (!subject.parse(first, last, context, x3::unused, parsed)) return false;
+    Expr node = build(std::move(parsed));
+    x3::traits::move_to(node, attr);
+    return true;
+  }
+};
+
+template <class Subject, class Build>
+constexpr auto prefix(Subject const& subject, Build const& build) {
+  return prefix_parser<Subject, Build>(subject, build);
+}
+
 /// What follows the left operand of a comparison: `= x`, `not in x`, `has any x`, `is missing`,
 /// `within last x`...
 struct CmpTail {
@@ -754,9 +804,7 @@ constexpr paren_parser paren{};
 constexpr list_parser list{};
 constexpr name_or_call_parser name_or_call{};
 
-// ---- expression actions ------------------------------------------------------------------------
-
-auto const set_val = [](auto& ctx) { _val(ctx) = std::move(_attr(ctx)); };
+// ---- building expression nodes ----------------------------------------------------------------
 
 Expr make_binary(ExprKind kind, Tok op, Expr lhs, Expr rhs) {
   Expr node;
@@ -769,19 +817,15 @@ Expr make_binary(ExprKind kind, Tok op, Expr lhs, Expr rhs) {
   return node;
 }
 
-auto const fold_binary = [](auto& ctx) {
-  auto& tail = _attr(ctx);
-  _val(ctx) = make_binary(ExprKind::Binary, std::move(tail.op), std::move(_val(ctx)), std::move(tail.value));
+auto const build_binary = [](Expr& value, Tail<Expr>&& tail, ParseState&) {
+  value = make_binary(ExprKind::Binary, std::move(tail.op), std::move(value), std::move(tail.value));
 };
 
-auto const make_of = [](auto& ctx) {
-  auto& tail = _attr(ctx);
-  _val(ctx) = make_binary(ExprKind::Of, std::move(tail.op), std::move(_val(ctx)), std::move(tail.value));
+auto const build_of = [](Expr& value, Tail<Expr>&& tail, ParseState&) {
+  value = make_binary(ExprKind::Of, std::move(tail.op), std::move(value), std::move(tail.value));
 };
 
-auto const add_alias = [](auto& ctx) {
-  Expr& value = _val(ctx);
-  auto& tail = _attr(ctx);
+auto const build_alias = [](Expr& value, Tail<ast::Identifier>&& tail, ParseState&) {
   Expr node;
   node.kind = ExprKind::Filter;
   node.op_span = tail.op.span;
@@ -791,9 +835,7 @@ auto const add_alias = [](auto& ctx) {
   value = std::move(node);
 };
 
-auto const add_where = [](auto& ctx) {
-  Expr& value = _val(ctx);
-  auto& tail = _attr(ctx);
+auto const build_where = [](Expr& value, Tail<Expr>&& tail, ParseState&) {
   if (value.kind == ExprKind::Filter && value.args.size() == 1) {  // `set as x where ...`
     value.op_span = tail.op.span;
     value.span.end = tail.value.span.end;
@@ -809,19 +851,18 @@ auto const add_where = [](auto& ctx) {
   value = std::move(node);
 };
 
-auto const make_not = [](auto& ctx) {
-  auto& tail = _attr(ctx);
+auto const build_not = [](Tail<Expr>&& tail) {
   Expr node;
   node.kind = ExprKind::Not;
   node.text = "not";
   node.op_span = tail.op.span;
   node.span = {tail.op.span.begin, tail.value.span.end};
   node.args.push_back(std::move(tail.value));
-  _val(ctx) = std::move(node);
+  return node;
 };
 
-auto const make_negate = [](auto& ctx) {
-  auto& tail = _attr(ctx);
+/// `-x`; a minus before a number, percent or duration literal is folded into it.
+auto const build_negate = [](Tail<Expr>&& tail) {
   Expr& operand = tail.value;
   Span whole{tail.op.span.begin, operand.span.end};
   if (operand.kind == ExprKind::Number || operand.kind == ExprKind::Percent || operand.kind == ExprKind::Duration) {
@@ -829,8 +870,7 @@ auto const make_negate = [](auto& ctx) {
     operand.span = whole;
     operand.op_span = whole;
     operand.text = "-" + operand.text;
-    _val(ctx) = std::move(operand);
-    return;
+    return std::move(operand);
   }
   Expr node;
   node.kind = ExprKind::Negate;
@@ -838,7 +878,7 @@ auto const make_negate = [](auto& ctx) {
   node.op_span = tail.op.span;
   node.span = whole;
   node.args.push_back(std::move(operand));
-  _val(ctx) = std::move(node);
+  return node;
 };
 
 Expr make_comparison(Expr lhs, CmpTail tail) {
@@ -852,13 +892,12 @@ Expr make_comparison(Expr lhs, CmpTail tail) {
   return node;
 }
 
-auto const apply_cmp = [](auto& ctx) { _val(ctx) = make_comparison(std::move(_val(ctx)), std::move(_attr(ctx))); };
+auto const build_comparison = [](Expr& value, CmpTail&& tail, ParseState&) {
+  value = make_comparison(std::move(value), std::move(tail));
+};
 
 /// `a < b < c`: reported, then kept as nested comparisons so parsing goes on.
-auto const apply_chained = [](auto& ctx) {
-  ParseState& st = state_of(ctx);
-  Expr& first = _val(ctx);
-  CmpTail& second = _attr(ctx);
+auto const build_chained = [](Expr& first, CmpTail&& second, ParseState& st) {
   auto text_of = [&](const Expr& e) { return std::string(st.slice(e.span)); };
   auto& d = st.error(Code::ChainedComparison, second.op.span, "comparisons can't be chained");
   bool concrete = first.args.size() == 2 && second.rhs && text_of(first.args[0]).size() <= 40 &&
@@ -873,9 +912,7 @@ auto const apply_chained = [](auto& ctx) {
   first = make_comparison(std::move(first), std::move(second));
 };
 
-auto const apply_postfix = [](auto& ctx) {
-  Expr& object = _val(ctx);
-  PostfixTail& tail = _attr(ctx);
+auto const build_postfix = [](Expr& object, PostfixTail&& tail, ParseState&) {
   Expr node;
   node.op_span = tail.op_span;
   node.span = {object.span.begin, tail.op_span.end};
@@ -893,19 +930,18 @@ auto const apply_postfix = [](auto& ctx) {
 
 // ---- expression rules --------------------------------------------------------------------------
 
-auto const expr_def = guarded[filter[set_val] >> -tail<Expr>(kwt("of"), filter, "set", TailMode::Plain)[make_of]];
-auto const filter_def = disj[set_val] >> -tail<ast::Identifier>(kwt("as"), name_strict, "name", TailMode::Plain)[add_alias] >>
-                        -tail<Expr>(kwt("where"), disj, "condition", TailMode::Plain)[add_where];
-auto const disj_def = chain[conj[set_val] >> *tail<Expr>(kwt("or"), conj, "condition", TailMode::Fold)[fold_binary]];
-auto const conj_def = chain[neg[set_val] >> *tail<Expr>(kwt("and"), neg, "condition", TailMode::Fold)[fold_binary]];
-auto const neg_def = tail<Expr>(kwt("not"), neg, "condition", TailMode::Recurse)[make_not] | cmp[set_val];
-auto const cmp_def = add[set_val] >> -(cmp_tail[apply_cmp] >> *cmp_tail[apply_chained]);
-auto const add_def = chain[mul[set_val] >> *tail<Expr>(add_op, mul, "expression", TailMode::Fold)[fold_binary]];
-auto const mul_def = chain[unary[set_val] >> *tail<Expr>(mul_op, unary, "expression", TailMode::Fold)[fold_binary]];
-auto const unary_def = tail<Expr>(punct('-'), unary, "expression", TailMode::Recurse)[make_negate] | postfix[set_val];
-auto const postfix_def = chain[primary[set_val] >> *postfix_tail[apply_postfix]];
-auto const primary_def = scalar[set_val] | string_expr[set_val] | word_literal_p[set_val] | paren[set_val] |
-                         list[set_val] | name_or_call[set_val];
+auto const expr_def = guarded[filter >> -fold_into(tail<Expr>(kwt("of"), filter, "set", TailMode::Plain), build_of)];
+auto const filter_def = disj >> -fold_into(tail<ast::Identifier>(kwt("as"), name_strict, "name", TailMode::Plain), build_alias) >>
+                        -fold_into(tail<Expr>(kwt("where"), disj, "condition", TailMode::Plain), build_where);
+auto const disj_def = chain[conj >> *fold_into(tail<Expr>(kwt("or"), conj, "condition", TailMode::Fold), build_binary)];
+auto const conj_def = chain[neg >> *fold_into(tail<Expr>(kwt("and"), neg, "condition", TailMode::Fold), build_binary)];
+auto const neg_def = prefix(tail<Expr>(kwt("not"), neg, "condition", TailMode::Recurse), build_not) | cmp;
+auto const cmp_def = add >> -(fold_into(cmp_tail, build_comparison) >> *fold_into(cmp_tail, build_chained));
+auto const add_def = chain[mul >> *fold_into(tail<Expr>(add_op, mul, "expression", TailMode::Fold), build_binary)];
+auto const mul_def = chain[unary >> *fold_into(tail<Expr>(mul_op, unary, "expression", TailMode::Fold), build_binary)];
+auto const unary_def = prefix(tail<Expr>(punct('-'), unary, "expression", TailMode::Recurse), build_negate) | postfix;
+auto const postfix_def = chain[primary >> *fold_into(postfix_tail, build_postfix)];
+auto const primary_def = scalar | string_expr | word_literal_p | paren | list | name_or_call;
 
 auto const type_name = [](auto& ctx) {
   auto& type = _val(ctx);

@@ -512,7 +512,7 @@ const char* scan_word(const char* p, const char* end) {
 
 bool keyword_at(const char* p, const char* end, std::string_view word) {
   auto length = static_cast<std::size_t>(end - p);
-  if (length < word.size() || std::memcmp(p, word.data(), word.size()) != 0) return false;
+  if (length < word.size() || *p != word[0] || std::memcmp(p, word.data(), word.size()) != 0) return false;
   return length == word.size() || !is_ident_char(p[word.size()]);
 }
 

@@ -135,6 +135,21 @@ Schema build_canonical() {
   add(entity("surveys", {ref("account_id", "accounts"), ref("contact_id", "contacts"), typed("answered_at", T::Timestamp),
                          typed("nps", T::Number), typed("emotions", T::TextList)}));
   add(entity("capabilities", {text("name"), enumeration("status", {"available", "beta", "planned", "retired"}, false)}));
+  // Fields the model documents as legitimately missing ("null = nobody owns it", "optional",
+  // "may be null", "null when not rated"); the checker warns about unguarded comparisons on them.
+  const std::vector<std::pair<std::string, std::string>> optional_fields = {
+      {"users", "manager_id"},          {"accounts", "owner_id"},         {"contacts", "last_contacted_at"},
+      {"activities", "opportunity_id"}, {"activities", "contact_id"},     {"cases", "contract_id"},
+      {"cases", "first_response_at"},   {"cases", "resolved_at"},         {"cases", "csat"}};
+  for (auto& e : schema.entities()) {
+    EntityDef* def = schema.entity_mut(e.name);
+    for (auto& f : def->fields) {
+      f.nullable = false;
+      for (const auto& [entity_name, field_name] : optional_fields) {
+        if (entity_name == e.name && field_name == f.name) f.nullable = true;
+      }
+    }
+  }
   return schema;
 }
 

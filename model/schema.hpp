@@ -29,7 +29,7 @@ struct FieldDef {
   std::vector<std::string> enum_values;  // in order, for Enum
   bool ordered = false;                  // Enum values compare with < and >
   std::string ref_entity;                // for Ref: the target entity (plural name)
-  bool nullable = true;                  // the model says the field may be missing
+  bool nullable = true;                  // the model documents the field as optional (may be missing)
   bool declared = true;                  // false when discovered in the data, not in model v1
   std::string meaning;
 

@@ -9,9 +9,6 @@
 // depend on the number of threads: same rows, same order, same StrIds, same diagnostics.
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -38,6 +35,7 @@ struct FileState {
   std::vector<std::size_t> bounds;  // chunk boundaries
   std::size_t first_task = 0;
   model::Table* table = nullptr;
+  bool id_column = false;  // `id` was requested as a field: also give it a Text column
   // merge state
   std::size_t expected_start = 0;   // where the next chunk must start to be valid (CSV)
   std::uint64_t line_at_expected = 1;
@@ -61,17 +59,11 @@ class Loader {
 
   bool run() {
     if (dataset_.schema.entities().empty()) dataset_.schema = discovery_.schema;
-    auto t0 = std::chrono::steady_clock::now();
     if (!plan()) return false;
-    auto t1 = std::chrono::steady_clock::now();
     parse_and_merge();
-    auto t2 = std::chrono::steady_clock::now();
     if (failed_) return false;
     resolve_references();
-    auto t3 = std::chrono::steady_clock::now();
     build_row_maps();
-    auto t4 = std::chrono::steady_clock::now();
-    if (getenv("RAPPORT_LOAD_TIMING")) fprintf(stderr, "plan %.3f parse+merge %.3f (merge busy %.3f intern %.3f calls %zu) resolve %.3f rowmaps %.3f\n", std::chrono::duration<double>(t1-t0).count(), std::chrono::duration<double>(t2-t1).count(), merge_busy_, intern_busy_, intern_calls_, std::chrono::duration<double>(t3-t2).count(), std::chrono::duration<double>(t4-t3).count());
     return true;
   }
 
@@ -103,7 +95,10 @@ class Loader {
       plan.path = found->path;
       plan.csv = found->csv;
       for (const std::string& name : fields) {
-        if (name == "id") continue;
+        if (name == "id") {
+          state->id_column = true;
+          continue;
+        }
         const model::FieldDef* def = entity->field(name);
         if (!def) continue;  // unknown fields are the checker's to report
         plan.fields.push_back(*def);
@@ -259,9 +254,7 @@ class Loader {
         current_file = task.file;
         if (options_.progress) options_.progress(state.plan.entity, 0, state.plan.size);
       }
-      auto m0 = std::chrono::steady_clock::now();
       merge(state, task.chunk, out);
-      merge_busy_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - m0).count();
       bool last_chunk = task.chunk + 2 == state.bounds.size();
       if (last_chunk && !stop_) finish_file(state);
       {
@@ -296,10 +289,7 @@ class Loader {
 
     // Local -> global strings, in local first-occurrence order (deterministic).
     global_.resize(out->pool.size());
-    auto i0 = std::chrono::steady_clock::now();
     for (std::uint32_t i = 0; i < out->pool.size(); ++i) global_[i] = strings.intern(out->pool.view(i));
-    intern_busy_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - i0).count();
-    intern_calls_ += out->pool.size();
     if (row_of_str_.size() < strings.size()) row_of_str_.resize(strings.size(), model::kNoRow);
 
     // Duplicate ids (the first occurrence wins).
@@ -459,6 +449,11 @@ class Loader {
           .where = state.plan.path;
     }
     for (model::StrId id : table.ids) row_of_str_[id] = model::kNoRow;
+    if (state.id_column) {
+      model::Column& column = table.columns["id"];
+      column.reset(*dataset_.schema.entity(state.plan.entity)->field("id"));
+      column.strings = table.ids;
+    }
     // The id -> row map is only read after load(): build it beside the remaining merges.
     row_map_threads_.emplace_back([&table] {
       table.row_of_id.clear();
@@ -550,8 +545,6 @@ class Loader {
   std::vector<std::uint8_t> keep_;
   std::vector<std::uint32_t> kept_local_;
 
-  double merge_busy_ = 0, intern_busy_ = 0;
-  std::size_t intern_calls_ = 0;
   bool failed_ = false;
   bool stop_ = false;
   std::size_t fail_shown_ = 0;

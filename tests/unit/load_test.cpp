@@ -381,6 +381,16 @@ TEST(LoadBasic, LoadsOnlyRequestedFields) {
   EXPECT_EQ(l->stats.bytes, fs::file_size(kData + "/basic_jsonl/accounts.jsonl"));
 }
 
+TEST(LoadBasic, RequestedIdAlsoGetsAColumn) {
+  Fields fields{{"teams", {"id"}}};
+  auto l = load_dir(kData + "/basic_csv", &fields);
+  ASSERT_TRUE(l->ok);
+  const model::Table* teams = l->dataset->table("teams");
+  ASSERT_EQ(teams->columns.size(), 1u);
+  EXPECT_EQ(teams->column("id")->strings, teams->ids);
+  EXPECT_EQ(value_of(*l, "teams", "id", "t2"), "\"t2\"");
+}
+
 TEST(LoadBasic, FieldMissingFromTheFileLoadsAsMissing) {
   TempDir dir;
   dir.write("users.csv", "id,name\nu1,Ann\n");
