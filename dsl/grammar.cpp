@@ -6,7 +6,12 @@
 // - Every parser pre-skips whitespace and comments itself; the skipper is the same everywhere.
 // - `must("what", p)` is an expectation point: when `p` fails it throws
 //   x3::expectation_failure with "what", which the driver reports as "expected what, found ...".
-// - Rules build their AST node through semantic actions on `_val`, so spans come from tokens.
+// - The precedence levels have no semantic actions: X3 passes one Expr down through them, and
+//   operator tails fold into it (`fold_into`, via X3's rcontext), so nothing is copied per level.
+//   Clause and item rules fill their node through semantic actions on `_val`. Spans come from
+//   tokens either way.
+// - Error recovery is the driver's job (dsl/parser.cpp): an expectation failure ends the item,
+//   the driver reports it and resumes at the next line starting with `rule`, `plan` or `param`.
 // - Recursion (brackets, calls, `not`, unary minus, `list of ...`) passes a depth guard, and
 //   operator chains count their folds, so hostile input ends in DSL1011 rather than a crash.
 

@@ -256,12 +256,16 @@ Discovery discover(const std::string& dir, diag::DiagnosticSink& sink) {
     std::string error;
     if (!mapped.open(file.path, error)) {
       sink.error(diag::Code::DataFileMissing, nullptr, {}, "cannot read " + file.path + ": " + error).where = file.path;
+      discovery.unreadable.insert(file.entity);
       continue;
     }
     std::vector<std::string> order;
     std::map<std::string, Inference> seen;
     if (file.csv) {
-      if (!sample_csv(mapped, file.path, order, seen, sink)) continue;
+      if (!sample_csv(mapped, file.path, order, seen, sink)) {
+        discovery.unreadable.insert(file.entity);
+        continue;
+      }
     } else {
       sample_jsonl(mapped, order, seen);
     }

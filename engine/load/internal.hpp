@@ -164,6 +164,7 @@ struct ChunkOut {
   std::size_t bad_overflow = 0;    // bad records beyond the kept messages
   std::size_t enum_warnings = 0;
   std::size_t enum_overflow = 0;
+  std::string fatal;  // the chunk could not be parsed at all (out of memory): the load stops
 
   /// Prepares the columns for `plan`; a ChunkOut may be reused (buffers keep their capacity).
   void init(const FilePlan& plan);

@@ -294,7 +294,12 @@ class LineParser {
           std::string_view text;
           int status = text_of(element, element_type, text, code);
           if (status == 3) return malformed(error, code);
-          if (status != 0) return wrong_type(error, def, element_type, element.raw_json_token());
+          if (status != 0) {
+            error.code = diag::Code::WrongFieldType;
+            error.message = type_error_message(plan_.entity, def,
+                                               "a list containing " + got_value(element_type, element.raw_json_token()));
+            return false;
+          }
           column.list_items.push_back(out_.pool.intern(text));
         }
         column.list_offsets.push_back(static_cast<std::uint32_t>(column.list_items.size()));

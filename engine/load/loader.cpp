@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 #include <thread>
 
@@ -33,7 +34,6 @@ struct FileState {
   FilePlan plan;
   std::unique_ptr<MappedFile> file;
   std::vector<std::size_t> bounds;  // chunk boundaries
-  std::size_t first_task = 0;
   model::Table* table = nullptr;
   bool id_column = false;  // `id` was requested as a field: also give it a Text column
   // merge state
@@ -75,6 +75,10 @@ class Loader {
     chunk_bytes_ = options_.chunk_bytes ? options_.chunk_bytes : kDefaultChunkBytes;
     bool ok = true;
     for (const auto& [entity_name, fields] : options_.fields) {
+      if (discovery_.unreadable.count(entity_name)) {
+        ok = false;  // discover() already said why
+        continue;
+      }
       const model::EntityDef* entity = dataset_.schema.entity(entity_name);
       const DataFile* found = nullptr;
       for (const auto& file : discovery_.files) {
@@ -129,7 +133,6 @@ class Loader {
     for (std::size_t f = 0; f < files_.size(); ++f) {
       FileState& state = *files_[f];
       state.bounds = split_at_newlines(state.plan.data, state.plan.data_begin, state.plan.size, chunk_bytes_);
-      state.first_task = tasks_.size();
       for (std::size_t c = 0; c + 1 < state.bounds.size(); ++c) tasks_.push_back(Task{f, c});
       state.expected_start = state.plan.data_begin;
       state.line_at_expected = state.plan.first_data_line;
@@ -228,7 +231,14 @@ class Loader {
             spare_.pop_back();
           }
         }
-        auto out = parse_task(tasks_[t], *json, std::move(recycled));
+        std::unique_ptr<ChunkOut> out;
+        try {
+          out = parse_task(tasks_[t], *json, std::move(recycled));
+        } catch (const std::exception& e) {  // out of memory on a huge record, ...
+          out = std::make_unique<ChunkOut>();
+          out->fatal = e.what();
+          out->fatal += " while reading";
+        }
         {
           std::lock_guard lock(mutex_);
           results_[t] = std::move(out);
@@ -240,6 +250,23 @@ class Loader {
     pool.reserve(threads);
     for (unsigned i = 0; i < threads; ++i) pool.emplace_back(worker);
 
+    try {
+      merge_in_order();
+    } catch (...) {
+      {
+        std::lock_guard lock(mutex_);
+        cancel_ = true;
+      }
+      work_cv_.notify_all();
+      for (auto& thread : pool) thread.join();
+      throw;
+    }
+    for (auto& thread : pool) thread.join();
+    results_.clear();
+    spare_.clear();
+  }
+
+  void merge_in_order() {
     std::size_t current_file = static_cast<std::size_t>(-1);
     for (std::size_t t = 0; t < tasks_.size(); ++t) {
       std::unique_ptr<ChunkOut> out;
@@ -266,13 +293,16 @@ class Loader {
       work_cv_.notify_all();
       if (stop_) break;
     }
-    for (auto& thread : pool) thread.join();
-    results_.clear();
-    spare_.clear();
   }
 
   void merge(FileState& state, std::size_t chunk_index, std::unique_ptr<ChunkOut>& out) {
     const FilePlan& plan = state.plan;
+    if (!out->fatal.empty()) {
+      sink_.error(diag::Code::MalformedRecord, nullptr, {}, "cannot load " + plan.path + ": " + out->fatal).where =
+          plan.path;
+      failed_ = stop_ = true;
+      return;
+    }
     const std::size_t chunk_end = state.bounds[chunk_index + 1];
     if (out->start != state.expected_start) {
       // The chunk began inside a record (a quoted newline, or the previous chunk gave up on a long

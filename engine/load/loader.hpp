@@ -39,6 +39,9 @@ struct Discovery {
   std::vector<DataFile> files;
   /// The directory that was searched (for "no data file for X in DIR").
   std::string dir;
+  /// Entities whose file could not be read or has a malformed CSV header (already reported by
+  /// discover(); load() fails for them without reporting again).
+  std::set<std::string> unreadable;
 };
 Discovery discover(const std::string& dir, diag::DiagnosticSink& sink);
 

@@ -320,6 +320,7 @@ void ChunkOut::init(const FilePlan& plan) {
   ids.clear();
   lines.clear();
   issues.clear();
+  fatal.clear();
   bad_records = bad_overflow = enum_warnings = enum_overflow = 0;
   columns.resize(plan.fields.size());
   enum_cache.resize(plan.fields.size());

@@ -594,7 +594,8 @@ TEST(LoadBad, TypeErrorsForEveryType) {
             "error DAT6003 opportunities.jsonl:1 opportunities.close_date: expected a date, got \"2026-02-30\"\n"
             "error DAT6003 opportunities.jsonl:2 opportunities.close_date: expected a date, got \"2026-02-03T10:00:00Z\"\n"
             "error DAT6003 opportunities.jsonl:3 opportunities.promised_features: expected a list of strings, got \"sso\"\n"
-            "error DAT6003 opportunities.jsonl:4 opportunities.promised_features: expected a list of strings, got null\n"
+            "error DAT6003 opportunities.jsonl:4 opportunities.promised_features: expected a list of strings, got a list "
+            "containing null\n"
             "error DAT6003 opportunities.jsonl:5 opportunities.name: expected a string, got a list\n"
             "error DAT6003 opportunities.jsonl:6 opportunities.created_at: expected a timestamp, got "
             "\"2026-03-01T09:30:00+02:00\"\n"
@@ -614,6 +615,16 @@ TEST(LoadBad, CsvWithoutIdColumn) {
   EXPECT_FALSE(l->ok);
   EXPECT_EQ(join(diagnostics(l->sink, dir.str())), "error DAT6007 users.csv:1 " + dir.str() +
                                                        "/users.csv has no `id` column\n");
+}
+
+TEST(LoadBad, MalformedCsvHeaderIsReportedOnce) {
+  TempDir dir;
+  dir.write("users.csv", "id,\"name\nu1,Ann\n");
+  Fields fields{{"users", {"name"}}};
+  auto l = load_dir(dir.str(), &fields);
+  EXPECT_FALSE(l->ok);
+  EXPECT_EQ(join(diagnostics(l->sink, dir.str())),
+            "error DAT6002 users.csv:1 malformed CSV header: unterminated quoted field in the header\n");
 }
 
 std::string many_bad_lines(std::size_t bad) {
