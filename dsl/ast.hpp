@@ -52,6 +52,23 @@ enum class ExprKind {
   Of,          // args[0] of args[1]: the values of expression args[0] for each row of set args[1]
 };
 
+/// True for the kinds that are literal values (numbers, percents, durations, dates, timestamps,
+/// strings and booleans).
+inline bool is_literal(ExprKind kind) {
+  switch (kind) {
+    case ExprKind::Number:
+    case ExprKind::Percent:
+    case ExprKind::Duration:
+    case ExprKind::Date:
+    case ExprKind::Timestamp:
+    case ExprKind::String:
+    case ExprKind::Bool:
+      return true;
+    default:
+      return false;
+  }
+}
+
 /// One expression node. A flat tagged node keeps the parser and every pass simple.
 struct Expr {
   ExprKind kind = ExprKind::Number;

@@ -806,15 +806,8 @@ Checker::Compiled Checker::subject_source(const ast::Expr& e, const std::string&
 
 Checker::Compiled Checker::expr(const ast::Expr& e) {
   using ast::ExprKind;
+  if (ast::is_literal(e.kind)) return literal(e);
   switch (e.kind) {
-    case ExprKind::Number:
-    case ExprKind::Percent:
-    case ExprKind::Duration:
-    case ExprKind::Date:
-    case ExprKind::Timestamp:
-    case ExprKind::String:
-    case ExprKind::Bool:
-      return literal(e);
     case ExprKind::Now: return make(Op::Now, Type::of(Kind::Timestamp), e.span, {});
     case ExprKind::Today: return make(Op::Today, Type::of(Kind::Date), e.span, {});
     case ExprKind::Name: return name(e);
@@ -893,6 +886,7 @@ Checker::Compiled Checker::expr(const ast::Expr& e) {
     }
     case ExprKind::Filter: return filter(e);
     case ExprKind::Of: return of(e);
+    default: break;  // literals were handled above
   }
   return error_node(e.span);
 }

@@ -1408,18 +1408,10 @@ bool parse_expression_at(ParseState& st, const char*& p, const char* last, ast::
 
 namespace {
 bool is_literal(const Expr& e) {
-  switch (e.kind) {
-    case ExprKind::Number:
-    case ExprKind::Percent:
-    case ExprKind::Duration:
-    case ExprKind::Date:
-    case ExprKind::Timestamp:
-    case ExprKind::String:
-    case ExprKind::Bool: return true;
-    case ExprKind::List:
-      return std::all_of(e.args.begin(), e.args.end(), [](const Expr& item) { return is_literal(item); });
-    default: return false;
+  if (e.kind == ExprKind::List) {
+    return std::all_of(e.args.begin(), e.args.end(), [](const Expr& item) { return is_literal(item); });
   }
+  return ast::is_literal(e.kind);
 }
 }  // namespace
 

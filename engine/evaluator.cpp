@@ -124,6 +124,16 @@ Vec expand(const Vec& v, std::size_t lanes) {
 
 bool truthy(double value) { return value == 1.0; }
 
+/// A bool vector sized for `lanes` lanes, or one value when every input is constant.
+Vec bool_vector(bool constant, std::size_t lanes) {
+  Vec out;
+  out.kind = Kind::Bool;
+  out.constant = constant;
+  out.lanes = lanes;
+  out.num.resize(constant ? 1 : lanes);
+  return out;
+}
+
 class Evaluator {
  public:
   Evaluator(const dsl::CompiledPack& pack, const dsl::ParamValues& params, model::Dataset& data, double now)
@@ -680,12 +690,8 @@ double apply_compare(CompareOp op, double x, double y) {
 Vec Evaluator::compare(const Node& node, const Frame& frame) {
   Vec a = eval(node.args[0], frame);
   Vec b = eval(node.args[1], frame);
-  Vec out;
-  out.kind = Kind::Bool;
-  out.constant = a.constant && b.constant;
-  out.lanes = frame.lanes;
-  std::size_t n = out.constant ? 1 : frame.lanes;
-  out.num.resize(n);
+  Vec out = bool_vector(a.constant && b.constant, frame.lanes);
+  const std::size_t n = out.num.size();
   if (a.kind == Kind::Row) {
     for (std::size_t i = 0; i < n; ++i) {
       std::int32_t x = a.row[a.at(i)], y = b.row[b.at(i)];
@@ -748,12 +754,8 @@ bool lists_share(const Vec& a, std::size_t ka, const Vec& b, std::size_t kb) {
 Vec Evaluator::membership(const Node& node, const Frame& frame) {
   Vec a = eval(node.args[0], frame);
   Vec b = eval(node.args[1], frame);
-  Vec out;
-  out.kind = Kind::Bool;
-  out.constant = a.constant && b.constant;
-  out.lanes = frame.lanes;
-  std::size_t n = out.constant ? 1 : frame.lanes;
-  out.num.resize(n);
+  Vec out = bool_vector(a.constant && b.constant, frame.lanes);
+  const std::size_t n = out.num.size();
   if (node.op == Op::In || node.op == Op::NotIn || node.op == Op::Has) {
     const Vec& list = node.op == Op::Has ? a : b;
     const Vec& scalar = node.op == Op::Has ? b : a;
@@ -822,12 +824,8 @@ Vec Evaluator::except(const Node& node, const Frame& frame) {
 
 Vec Evaluator::missing_test(const Node& node, const Frame& frame) {
   Vec a = eval(node.args[0], frame);
-  Vec out;
-  out.kind = Kind::Bool;
-  out.constant = a.constant;
-  out.lanes = frame.lanes;
-  std::size_t n = out.constant ? 1 : frame.lanes;
-  out.num.resize(n);
+  Vec out = bool_vector(a.constant, frame.lanes);
+  const std::size_t n = out.num.size();
   bool want_missing = node.op == Op::IsMissing;
   for (std::size_t i = 0; i < n; ++i) {
     bool missing = a.is_collection() ? a.list_missing(i) : scalar_missing(a, i);
