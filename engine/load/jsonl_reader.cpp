@@ -310,7 +310,7 @@ class LineParser {
     return true;
   }
 
-  bool parse_id(od::value& value, RecordError& error, bool& have_id, std::uint32_t& id) {
+  bool parse_id(od::value& value, RecordError& error, bool& have_id, bool& empty_id, std::uint32_t& id) {
     od::json_type type{};
     simdjson::error_code code = value.type().get(type);
     if (code) return malformed(error, code);
@@ -319,6 +319,7 @@ class LineParser {
     if (status == 3) return malformed(error, code);
     if (status == 2) return wrong_type(error, id_def(), type, value.raw_json_token());
     have_id = status == 0 && !text.empty();
+    empty_id = status == 0 && text.empty();
     if (have_id) id = out_.pool.intern(text);
     return true;
   }
@@ -344,7 +345,7 @@ class LineParser {
     const std::size_t row = out_.ids.size();
     std::fill(seen_.begin(), seen_.end(), 0);
     bool have_id = false;
-    bool id_seen = false;
+    bool empty_id = false;  // "id": "" (null counts as no id)
     std::uint32_t id = 0;
     std::size_t position = 0;
     for (auto field_result : object) {
@@ -356,8 +357,7 @@ class LineParser {
       int slot = slot_of(key, position++);
       if (slot == kSkipColumn) continue;
       if (slot == kIdColumn) {
-        id_seen = true;
-        if (!parse_id(field.value(), error, have_id, id)) return false;
+        if (!parse_id(field.value(), error, have_id, empty_id, id)) return false;
         continue;
       }
       auto s = static_cast<std::size_t>(slot);
@@ -373,7 +373,7 @@ class LineParser {
     }
     if (!have_id) {
       error.code = diag::Code::MissingId;
-      error.message = plan_.entity + (id_seen ? ": record has an empty id" : ": record has no id");
+      error.message = plan_.entity + (empty_id ? ": record has an empty id" : ": record has no id");
       return false;
     }
     for (std::size_t s = 0; s < seen_.size(); ++s) {
