@@ -168,6 +168,7 @@ int command_check(const std::vector<std::string>& args) {
     as_of = *parsed;
   }
   options.data_dir = data_dir;
+  options.only_rules = rules;
   options.progress = !common.quiet && stream_is_tty(stderr);
 
   using Clock = std::chrono::steady_clock;

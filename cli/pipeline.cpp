@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <unistd.h>
 
 #include "dsl/check.hpp"
@@ -90,9 +91,17 @@ void load_data(const PipelineOptions& options, Pipeline& p) {
   const load::Discovery& discovery = *p.discovery;
   load::LoadOptions load_options;
   load_options.on_bad_record = options.on_bad_record;
-  // Every field a rule names must be in the data: an error at load time, never a silent null.
+  // Every field an active rule names must be in the data: an error at load time, never a
+  // silent null. Disabled and unselected rules need nothing.
   for (const auto& configured : p.packs) {
+    std::set<std::string> active;
+    for (const auto& rule : configured.pack.rules) {
+      bool selected = options.only_rules.empty() ||
+                      std::find(options.only_rules.begin(), options.only_rules.end(), rule.id) != options.only_rules.end();
+      if (rule.enabled && selected) active.insert(rule.id);
+    }
     for (const auto& use : configured.pack.field_uses) {
+      if (!active.count(use.rule)) continue;
       auto present = discovery.present_fields.find(use.entity);
       std::string file_name;
       for (const auto& f : discovery.files) {
@@ -111,10 +120,7 @@ void load_data(const PipelineOptions& options, Pipeline& p) {
                          " has no such field")
             .help("add the field to the export, or disable the rule in a parameter file");
       }
-    }
-    for (const auto& [entity, fields] : configured.pack.fields_needed) {
-      auto& wanted = load_options.fields[entity];
-      wanted.insert(fields.begin(), fields.end());
+      load_options.fields[use.entity].insert(use.field);
     }
   }
   if (p.sink.has_errors()) {

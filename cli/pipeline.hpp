@@ -29,6 +29,7 @@ struct PipelineOptions {
   std::vector<std::string> sets;         // name=value
   load::BadRecordPolicy on_bad_record = load::BadRecordPolicy::Fail;
   bool progress = false;                 // progress on stderr while loading
+  std::vector<std::string> only_rules;   // --rule: evaluate (and load data for) these rules only
 };
 
 /// Everything a run produced; `exit_code` is set when a stage stopped the run.

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "diag/suggest.hpp"
 #include "model/time.hpp"
@@ -384,7 +385,7 @@ class Checker {
   std::vector<LetInfo> lets_;
   std::string rule_id_;
   bool values_subject_ = false;  // distinct-value subjects are few: a scan per subject is fine
-  std::map<std::pair<std::string, std::string>, bool> field_seen_;
+  std::set<std::tuple<std::string, std::string, std::string>> field_seen_;  // rule, entity, field
 };
 
 CompiledPack Checker::run() {
@@ -534,8 +535,7 @@ std::vector<std::string> Checker::names_in_scope() const {
 
 void Checker::note_field_use(const std::string& entity, const std::string& field, Span span) {
   pack_.fields_needed[entity].insert(field);
-  auto key = std::make_pair(entity, field);
-  if (field_seen_.emplace(key, true).second) pack_.field_uses.push_back({entity, field, span, rule_id_});
+  if (field_seen_.insert({rule_id_, entity, field}).second) pack_.field_uses.push_back({entity, field, span, rule_id_});
 }
 
 void Checker::check_rule(const ast::Rule& r) {
@@ -1086,7 +1086,7 @@ Checker::Compiled Checker::member(const ast::Expr& e) {
   }
   if (const model::FieldDef* link = entity->link(f)) {
     note_field_use(entity->name, link->name, e.op_span);
-    pack_.fields_needed[link->ref_entity].insert("id");  // the target table must be loaded to follow the link
+    note_field_use(link->ref_entity, "id", e.op_span);  // the target table must be loaded to follow the link
     if (!schema_.entity(link->ref_entity)) return error_node(e.span);
     Compiled c = make(Op::Navigate, Type::row(link->ref_entity), e.span, std::move(args));
     c.node.entity = entity->name;
@@ -1107,6 +1107,7 @@ Checker::Compiled Checker::member(const ast::Expr& e) {
 Checker::Compiled Checker::index(const ast::Expr& e) {
   const ast::Expr& target = e.args[0];
   int slot = target.kind == ast::ExprKind::Name ? pack_.param_slot(target.text) : -1;
+  if (slot >= 0) param_used_[slot] = true;
   if (slot < 0 || !pack_.params[slot].is_keyed()) {
     Compiled probe = target.kind == ast::ExprKind::Name && slot < 0 ? name(target) : Compiled{};
     if (target.kind == ast::ExprKind::Name && slot < 0 && probe.node.type.is_error()) return error_node(e.span);

@@ -162,7 +162,7 @@ struct CompiledPack {
   std::vector<ParamDecl> params;
   std::vector<CompiledRule> rules;
   std::vector<ast::Plan> plans;  // checked; solved by the planner
-  std::vector<FieldUse> field_uses;  // first use of each (entity, field)
+  std::vector<FieldUse> field_uses;  // first use of each (entity, field) in each rule
   /// entity -> fields the rules read (for loading only what is needed).
   std::map<std::string, std::set<std::string>> fields_needed;
 

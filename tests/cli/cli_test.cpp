@@ -157,6 +157,15 @@ TEST(Cli, DataErrorsExitThree) {
   EXPECT_NE(skipped.out.find("bad record(s) skipped"), std::string::npos) << skipped.out;
 }
 
+TEST(Cli, DisabledRulesNeedNoData) {
+  TempDir dir;
+  std::ofstream(dir.path() / "off.yaml") << "rules:\n  capacity: { enabled: false }\n";
+  Result run = rapport("check " + eval_case("missing_column") + " --data " + eval_case("missing_column") +
+                       "/data --params " + (dir.path() / "off.yaml").string() + " --color never");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("0 findings (none) from 0 rules"), std::string::npos) << run.out;
+}
+
 TEST(Cli, RuleErrorsExitTwoWithDiagnostics) {
   TempDir dir;
   std::ofstream(dir.path() / "bad.rules") << "pack p\n\nrule r\n  title \"T\"\n  for each a in acounts\n  when a.x\n  message \"m\"\nend\n";
