@@ -182,6 +182,13 @@ bool convert_cell(const FilePlan& plan, ChunkOut& out, std::size_t slot, std::st
     return false;
   };
   if (text.empty()) {
+    // CSV can't tell an empty list from a missing one; an empty cell is the empty list, as
+    // JSONL's [] is, so the two exports of the same data give the same findings.
+    if (def.type == FieldType::TextList) {
+      column.list_offsets.push_back(static_cast<std::uint32_t>(column.list_items.size()));
+      column.list_present.push_back(1);
+      return true;
+    }
     column.push_missing();
     return true;
   }

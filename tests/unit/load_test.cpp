@@ -282,7 +282,7 @@ void expect_basic_values(const Loaded& l) {
   EXPECT_EQ(value_of(l, "users", "last_login", "u3"), num(seconds("2026-10-31T23:59:59Z")));
   EXPECT_EQ(value_of(l, "users", "last_login", "u2"), "null");
   EXPECT_EQ(value_of(l, "users", "skills", "u1"), "[renewals,pricing]");
-  EXPECT_EQ(value_of(l, "users", "skills", "u3"), "null");
+  EXPECT_EQ(value_of(l, "users", "skills", "u3"), "[]");  // CSV: an empty cell is the empty list
   EXPECT_EQ(value_of(l, "users", "badge_count", "u3"), "12");
   EXPECT_EQ(value_of(l, "users", "remote", "u2"), "1");
   EXPECT_EQ(value_of(l, "teams", "lead_id", "t2"), "\"u2\"");
@@ -300,7 +300,7 @@ void expect_basic_values(const Loaded& l) {
   EXPECT_EQ(value_of(l, "accounts", "industry", "a3"), "null");
   // opportunities: lists, dates, nulls.
   EXPECT_EQ(value_of(l, "opportunities", "promised_features", "o1"), "[sso,audit_log]");
-  EXPECT_EQ(value_of(l, "opportunities", "promised_features", "o2"), "null");
+  EXPECT_EQ(value_of(l, "opportunities", "promised_features", "o2"), "[]");
   EXPECT_EQ(value_of(l, "opportunities", "promised_features", "o3"), "[mobile_app]");
   EXPECT_EQ(value_of(l, "opportunities", "close_date", "o1"), num(seconds("2026-12-31")));
   EXPECT_EQ(value_of(l, "opportunities", "close_date", "o3"), "null");
@@ -460,7 +460,7 @@ TEST(LoadBasic, CsvSpecifics) {
   EXPECT_EQ(value_of(*l, "activities", "duration_minutes", "x3"), "-0.5");
   EXPECT_EQ(value_of(*l, "activities", "duration_minutes", "x4"), "null");
   EXPECT_EQ(value_of(*l, "activities", "topics", "x1"), "[a,b]");
-  EXPECT_EQ(value_of(*l, "activities", "topics", "x2"), "null");
+  EXPECT_EQ(value_of(*l, "activities", "topics", "x2"), "[]");
   EXPECT_EQ(value_of(*l, "activities", "topics", "x3"), "[solo]");
   EXPECT_EQ(value_of(*l, "activities", "topics", "x4"), "[]");
   EXPECT_EQ(value_of(*l, "activities", "subject", "x1"), "\"multi\r\nline, \"quoted\"\"");
