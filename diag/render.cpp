@@ -119,14 +119,18 @@ std::string render_text(const std::vector<Diagnostic>& diagnostics, const Render
   std::string out;
   std::size_t errors = 0;
   std::size_t warnings = 0;
+  std::size_t infos = 0;
   for (const auto& d : diagnostics) {
     out += render_text(d, options);
     if (d.severity == Severity::Error) ++errors;
     if (d.severity == Severity::Warning) ++warnings;
+    if (d.severity == Severity::Info) ++infos;
   }
-  if (errors + warnings > 0) {
+  if (errors + warnings + infos > 0) {
     out += std::to_string(errors) + (errors == 1 ? " error, " : " errors, ") + std::to_string(warnings) +
-           (warnings == 1 ? " warning\n" : " warnings\n");
+           (warnings == 1 ? " warning" : " warnings");
+    if (infos) out += ", " + std::to_string(infos) + (infos == 1 ? " info" : " infos");
+    out += "\n";
   }
   return out;
 }

@@ -609,6 +609,12 @@ void Checker::check_rule(const ast::Rule& r) {
   }
 
   rule.when = condition(r.when, "`when`").node;
+  if (rule.when.op == Op::Const && rule.when.type.kind == Kind::Bool) {
+    bool always = rule.when.constant.number != 0;
+    sink_.warning(Code::ConstantCondition, source_, r.when.span,
+                  std::string("`when` is always ") + (always ? "true: every subject is a finding" : "false: the rule never fires"))
+        .help(always ? "put the condition in `when` (or in the subject's `where`)" : "disable the rule with `enabled false` instead");
+  }
 
   for (const auto& esc : r.escalations) {
     Escalation escalation;

@@ -146,6 +146,12 @@ void report_unit(ParseState& st, Span at, std::string_view written, std::string_
       return;
     }
     case Unit::Months:
+      if (written.substr(written.find_last_of("0123456789 \t") + 1) == "m") {  // minutes or months? guess neither
+        st.error(Code::BadDuration, at, shown + " is not a duration: `m` could mean minutes or months")
+            .help("durations use h, d or w: write " + format_integer(amount * 30) + "d for " + n +
+                  " months, or hours for minutes (2h = 120 minutes)");
+        return;
+      }
       st.error(Code::BadDuration, at, shown + " is not a duration: months have no fixed length")
           .help("use " + format_integer(amount * 30) + "d; months have no fixed length");
       return;

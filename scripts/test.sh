@@ -6,6 +6,7 @@
 #   RAPPORT_JOBS        parallel build and test jobs (default 2)
 #   RAPPORT_BUILD_TYPE  CMake build type (default RelWithDebInfo)
 #   RAPPORT_BUILD_DIR   build directory (default build)
+#   RAPPORT_FUZZ_SECONDS seconds per fuzzer for a short fuzz run (default: 30 when CI=true, else none)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,4 +25,15 @@ cmake --build "$build_dir" -j"$jobs"
 
 ctest_status=0
 ctest --test-dir "$build_dir" --output-on-failure -j"$jobs" || ctest_status=$?
-exit "$ctest_status"
+
+# A short, bounded fuzz run of the parser and the loaders (clang + sanitizers) on CI, or when
+# RAPPORT_FUZZ_SECONDS asks for one. It runs after the suite so its failures are reported apart.
+fuzz_seconds="${RAPPORT_FUZZ_SECONDS:-}"
+if [ -z "$fuzz_seconds" ] && [ "${CI:-}" = "true" ]; then fuzz_seconds=30; fi
+fuzz_status=0
+if [ -n "$fuzz_seconds" ] && [ "$fuzz_seconds" != "0" ]; then
+  ./scripts/fuzz.sh "$fuzz_seconds" || fuzz_status=$?
+fi
+
+if [ "$ctest_status" -ne 0 ]; then exit "$ctest_status"; fi
+exit "$fuzz_status"
