@@ -24,7 +24,8 @@ cmake -S . -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE="$build_type" -D
 cmake --build "$build_dir" -j"$jobs"
 
 ctest_status=0
-ctest --test-dir "$build_dir" --output-on-failure -j"$jobs" || ctest_status=$?
+ctest_log="$build_dir/ctest-summary.log"
+ctest --test-dir "$build_dir" --output-on-failure -j"$jobs" 2>&1 | tee "$ctest_log" || ctest_status=${PIPESTATUS[0]}
 
 # A short, bounded fuzz run of the parser and the loaders (clang + sanitizers) on CI, or when
 # RAPPORT_FUZZ_SECONDS asks for one. It runs after the suite so its failures are reported apart.
@@ -35,5 +36,12 @@ if [ -n "$fuzz_seconds" ] && [ "$fuzz_seconds" != "0" ]; then
   ./scripts/fuzz.sh "$fuzz_seconds" || fuzz_status=$?
 fi
 
+# The suite's totals close the output, after any fuzz log: "N passed, N failed".
+summary=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$ctest_log" | tail -n 1 || true)
+if [ -n "$summary" ]; then
+  failed=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$summary")
+  total=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/' <<<"$summary")
+  echo "tests: $((total - failed)) passed, $failed failed"
+fi
 if [ "$ctest_status" -ne 0 ]; then exit "$ctest_status"; fi
 exit "$fuzz_status"
