@@ -8,6 +8,7 @@
 #include <ctime>
 #include <iostream>
 
+#include "cli/commands.hpp"
 #include "cli/pipeline.hpp"
 #include "diag/render.hpp"
 #include "engine/output.hpp"
@@ -30,6 +31,8 @@ constexpr const char* kUsage =
     "  check PACK... --data DIR   evaluate rule packs over a CRM export and report findings\n"
     "  lint PACK...               parse and check rule files without data\n"
     "  params PACK...             print the effective parameter values and where each came from\n"
+    "  test PACK...               run the test cases of pack folders\n"
+    "  doc PACK                   print a pack's Markdown reference\n"
     "  codes                      list the diagnostic codes\n"
     "\n"
     "options: --help (on every command), --version\n"
@@ -115,6 +118,7 @@ std::optional<int> validate_common(const std::string& command, const CommonOptio
 int command_check(const std::vector<std::string>& args) {
   CommonOptions common;
   PipelineOptions options;
+  options.rapport_version = RAPPORT_VERSION;
   std::string data_dir, params_hint, as_of_text, format = "text", output, fail_on = "none", on_bad_record = "fail";
   std::vector<std::string> rules;
   bool timings = false;
@@ -245,6 +249,7 @@ int command_check(const std::vector<std::string>& args) {
 int command_lint(const std::vector<std::string>& args) {
   CommonOptions common;
   PipelineOptions options;
+  options.rapport_version = RAPPORT_VERSION;
   std::string data_dir;
   po::options_description desc("options");
   desc.add_options()
@@ -280,6 +285,7 @@ int command_lint(const std::vector<std::string>& args) {
 int command_params(const std::vector<std::string>& args) {
   CommonOptions common;
   PipelineOptions options;
+  options.rapport_version = RAPPORT_VERSION;
   po::options_description desc("options");
   desc.add_options()
       ("pack", po::value(&options.pack_paths)->multitoken(), "rule file or directory (repeatable; also positional)")
@@ -343,6 +349,8 @@ int run(int argc, char** argv) {
     if (command == "lint") return command_lint(rest);
     if (command == "params") return command_params(rest);
     if (command == "codes") return command_codes(rest);
+    if (command == "test") return command_test(rest);
+    if (command == "doc") return command_doc(rest);
   } catch (const std::bad_alloc&) {
     std::cerr << "rapport " << command << ": out of memory\n";
     return kExitData;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <unistd.h>
 
@@ -36,20 +37,73 @@ std::vector<std::string> find_rule_files(const std::vector<std::string>& paths, 
   return files;
 }
 
+namespace {
+
+/// One rule file to compile, and the pack folder it belongs to (or -1).
+struct RuleUnit {
+  std::string path;
+  int manifest = -1;
+};
+
+/// Loads a pack folder's manifest after the folders it extends; returns its index or -1.
+int add_manifest(const std::string& dir, const PipelineOptions& options, Pipeline& p, std::vector<RuleUnit>& units,
+                 std::map<std::string, int>& seen, std::vector<std::string>& stack) {
+  std::error_code ec;
+  std::string key = fs::weakly_canonical(dir, ec).string();
+  if (auto it = seen.find(key); it != seen.end()) return it->second;
+  if (std::find(stack.begin(), stack.end(), key) != stack.end()) {
+    p.sink.error(Code::PackMismatch, nullptr, {}, "pack folders extend each other in a cycle: " + key);
+    return -1;
+  }
+  auto manifest = packs::load_manifest(dir, options.rapport_version, p.sink);
+  if (!manifest) return -1;
+  stack.push_back(key);
+  std::vector<int> bases;
+  for (const auto& base : manifest->extends) bases.push_back(add_manifest(base, options, p, units, seen, stack));
+  stack.pop_back();
+  int index = static_cast<int>(p.manifests.size());
+  for (const auto& file : manifest->rule_files) units.push_back({file, index});
+  p.manifests.push_back(std::move(*manifest));
+  p.manifest_packs.emplace_back();
+  seen[key] = index;
+  // Remember the bases through a negative marker resolved after compilation.
+  for (int base : bases) {
+    if (base >= 0) p.manifest_packs[index].push_back(static_cast<std::size_t>(-1 - base));
+  }
+  return index;
+}
+
+}  // namespace
+
 void prepare(const PipelineOptions& options, Pipeline& p) {
-  auto files = find_rule_files(options.pack_paths, p.sink);
+  std::vector<RuleUnit> units;
+  std::map<std::string, int> seen_manifests;
+  std::vector<std::string> stack;
+  std::vector<std::string> plain;
+  for (const auto& path : options.pack_paths) {
+    if (packs::is_pack_folder(path)) {
+      add_manifest(path, options, p, units, seen_manifests, stack);
+    } else {
+      plain.push_back(path);
+    }
+  }
+  if (!plain.empty()) {
+    for (const auto& file : find_rule_files(plain, p.sink)) units.push_back({file, -1});
+  }
   if (p.sink.has_errors()) {
     p.exit_code = kExitUsage;
     return;
   }
-  for (const auto& path : files) {
+  std::vector<int> unit_manifest;
+  for (const auto& unit : units) {
     std::string error;
-    auto source = diag::read_source_file(path, error);
+    auto source = diag::read_source_file(unit.path, error);
     if (!source) {
       p.sink.error(Code::SyntaxError, nullptr, {}, error);
       continue;
     }
     p.files.push_back(dsl::parse_file(source, p.sink));
+    unit_manifest.push_back(unit.manifest);
   }
   if (p.sink.has_errors()) {
     p.exit_code = kExitUsage;
@@ -65,20 +119,58 @@ void prepare(const PipelineOptions& options, Pipeline& p) {
     schema = &p.discovery->schema;
   }
   std::map<std::string, std::string> pack_files;
-  for (const auto& file : p.files) {
+  for (std::size_t i = 0; i < p.files.size(); ++i) {
+    const auto& file = p.files[i];
+    int manifest = unit_manifest[i];
     packs::ConfiguredPack configured;
     configured.pack = dsl::compile(file, *schema, p.sink);
-    if (auto [it, fresh] = pack_files.emplace(configured.pack.name, file.source->path()); !fresh && file.header) {
+    if (manifest >= 0) {
+      const packs::Manifest& m = p.manifests[manifest];
+      if (file.header && configured.pack.name != m.name) {
+        p.sink.error(Code::PackMismatch, file.source, file.header->name.span,
+                     "this file says `pack " + configured.pack.name + "`, but its folder's pack.yaml names the pack `" +
+                         m.name + "`")
+            .label(m.file, m.name_span, "the manifest's name")
+            .help("make the two names the same");
+      }
+      if (file.header && file.header->version && file.header->version->value != m.version) {
+        p.sink.error(Code::PackMismatch, file.source, file.header->version->span,
+                     "version \"" + file.header->version->value + "\" differs from pack.yaml's " + m.version)
+            .help("keep the version in one place: pack.yaml, or make them equal");
+      }
+      configured.pack.version = m.version;
+      if (configured.pack.title.empty()) configured.pack.title = m.title;
+    } else if (auto [it, fresh] = pack_files.emplace(configured.pack.name, file.source->path()); !fresh && file.header) {
       p.sink.error(Code::DuplicateName, file.source, file.header->name.span,
                    "pack `" + configured.pack.name + "` is also defined in " + it->second)
-          .help("give each rule file its own pack name");
+          .help("give each rule file its own pack name, or make the folder a pack with a pack.yaml");
     }
     configured.params = configured.pack.default_params();
+    p.pack_manifest.push_back(manifest);
     p.packs.push_back(std::move(configured));
   }
   if (p.sink.has_errors()) {
     p.exit_code = kExitUsage;
     return;
+  }
+  // Each manifest runs the packs it extends (transitively), then its own.
+  for (std::size_t m = 0; m < p.manifests.size(); ++m) {
+    std::vector<std::size_t> members;
+    for (std::size_t marker : p.manifest_packs[m]) {
+      auto base = static_cast<std::size_t>(-1 - static_cast<long>(marker));
+      for (std::size_t member : p.manifest_packs[base]) {
+        if (std::find(members.begin(), members.end(), member) == members.end()) members.push_back(member);
+      }
+    }
+    for (std::size_t i = 0; i < p.packs.size(); ++i) {
+      if (p.pack_manifest[i] == static_cast<int>(m)) members.push_back(i);
+    }
+    p.manifest_packs[m] = members;
+    if (p.manifests[m].params) {
+      std::vector<packs::ConfiguredPack*> targets;
+      for (std::size_t member : members) targets.push_back(&p.packs[member]);
+      packs::apply_param_block(targets, *p.manifests[m].params, p.sink);
+    }
   }
   for (const auto& path : options.param_files) {
     for (auto& pack : p.packs) packs::apply_param_file(pack, path, p.packs.size() == 1, p.sink);

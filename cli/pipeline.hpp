@@ -10,6 +10,7 @@
 #include "dsl/ast.hpp"
 #include "engine/evaluator.hpp"
 #include "engine/load/loader.hpp"
+#include "packs/manifest.hpp"
 #include "packs/params.hpp"
 
 namespace rapport::cli {
@@ -30,6 +31,7 @@ struct PipelineOptions {
   load::BadRecordPolicy on_bad_record = load::BadRecordPolicy::Fail;
   bool progress = false;                 // progress on stderr while loading
   std::vector<std::string> only_rules;   // --rule: evaluate (and load data for) these rules only
+  std::string rapport_version = "0.0.0";  // checked against pack manifests' `requires`
 };
 
 /// Everything a run produced; `exit_code` is set when a stage stopped the run.
@@ -37,6 +39,10 @@ struct Pipeline {
   std::vector<dsl::ast::File> files;
   std::optional<load::Discovery> discovery;
   std::vector<packs::ConfiguredPack> packs;
+  std::vector<packs::Manifest> manifests;  // pack folders, extended ones first
+  std::vector<int> pack_manifest;          // per pack: the manifest it belongs to, or -1
+  /// Per manifest: the packs it runs (those it extends, then its own), by index into `packs`.
+  std::vector<std::vector<std::size_t>> manifest_packs;
   model::Dataset dataset;
   load::LoadStats stats;
   diag::DiagnosticSink sink;

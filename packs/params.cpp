@@ -2,6 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "packs/yaml_support.hpp"
+
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -17,22 +20,6 @@ using diag::Code;
 using diag::Span;
 
 std::string quote(std::string_view s) { return "`" + std::string(s) + "`"; }
-
-/// The byte span of a YAML node's scalar in the file, from its mark.
-Span span_of(const YAML::Node& node, const diag::SourceFile& file) {
-  YAML::Mark mark = node.Mark();
-  auto begin = static_cast<std::uint32_t>(mark.pos < 0 ? 0 : mark.pos);
-  std::uint32_t end = begin;
-  const std::string& text = file.text();
-  if (node.IsScalar()) {
-    end = begin + static_cast<std::uint32_t>(node.Scalar().size());
-    if (begin < text.size() && (text[begin] == '"' || text[begin] == '\'')) end += 2;
-  } else {
-    end = begin + 1;
-  }
-  if (end > text.size()) end = static_cast<std::uint32_t>(text.size());
-  return {begin, end};
-}
 
 /// Parses `text` (which stands at `span` of `file`) with the rule language's literal grammar;
 /// diagnostics point into `file`.
@@ -133,6 +120,113 @@ std::vector<std::string> param_names(const dsl::CompiledPack& pack) {
 }
 
 }  // namespace
+
+Span span_of(const YAML::Node& node, const diag::SourceFile& file) {
+  YAML::Mark mark = node.Mark();
+  auto begin = static_cast<std::uint32_t>(mark.pos < 0 ? 0 : mark.pos);
+  std::uint32_t end = begin;
+  const std::string& text = file.text();
+  if (node.IsScalar()) {
+    end = begin + static_cast<std::uint32_t>(node.Scalar().size());
+    if (begin < text.size() && (text[begin] == '"' || text[begin] == '\'')) end += 2;
+  } else {
+    end = begin + 1;
+  }
+  if (end > text.size()) end = static_cast<std::uint32_t>(text.size());
+  if (end <= begin && begin < text.size()) end = begin + 1;
+  return {begin, end};
+}
+
+std::optional<YAML::Node> load_yaml(const std::string& path, diag::SourceFilePtr& file, diag::DiagnosticSink& sink) {
+  std::string error;
+  file = diag::read_source_file(path, error);
+  if (!file) {
+    sink.error(Code::YamlSyntax, nullptr, {}, error);
+    return std::nullopt;
+  }
+  try {
+    return YAML::Load(file->text());
+  } catch (const YAML::Exception& e) {
+    auto pos = static_cast<std::uint32_t>(e.mark.pos < 0 ? 0 : e.mark.pos);
+    sink.error(Code::YamlSyntax, file, {pos, pos + 1}, "the YAML cannot be parsed: " + e.msg);
+    return std::nullopt;
+  }
+}
+
+bool check_keys(const YAML::Node& map, const diag::SourceFilePtr& file, std::initializer_list<const char*> allowed,
+                std::string_view where, diag::DiagnosticSink& sink) {
+  std::vector<std::string> names(allowed.begin(), allowed.end());
+  bool ok = true;
+  for (const auto& entry : map) {
+    std::string key = entry.first.Scalar();
+    if (std::find(names.begin(), names.end(), key) != names.end()) continue;
+    auto& d = sink.error(Code::UnknownKey, file, span_of(entry.first, *file), "unknown key " + quote(key) + " in " + std::string(where));
+    if (auto s = diag::closest(key, names)) d.help("did you mean " + quote(*s) + "?");
+    else {
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      d.help("allowed keys: " + list);
+    }
+    ok = false;
+  }
+  return ok;
+}
+
+std::optional<std::string> scalar_text(const YAML::Node& node, const diag::SourceFilePtr& file, std::string_view what,
+                                       diag::DiagnosticSink& sink) {
+  if (node.IsScalar()) return node.Scalar();
+  sink.error(Code::ParamOverrideType, file, span_of(node, *file), std::string(what) + " must be text");
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> text_list(const YAML::Node& node, const diag::SourceFilePtr& file,
+                                                  std::string_view what, diag::DiagnosticSink& sink) {
+  std::vector<std::string> out;
+  if (node.IsScalar()) {
+    out.push_back(node.Scalar());
+    return out;
+  }
+  if (!node.IsSequence()) {
+    sink.error(Code::ParamOverrideType, file, span_of(node, *file), std::string(what) + " must be a list of text")
+        .help("for example: [a, b]");
+    return std::nullopt;
+  }
+  for (const auto& item : node) {
+    auto text = scalar_text(item, file, what, sink);
+    if (!text) return std::nullopt;
+    out.push_back(*text);
+  }
+  return out;
+}
+
+bool apply_param_block(const std::vector<ConfiguredPack*>& targets, const ParamBlock& block, diag::DiagnosticSink& sink) {
+  if (!block.node || block.node.IsNull()) return true;
+  if (!block.node.IsMap()) {
+    sink.error(Code::YamlSyntax, block.file, span_of(block.node, *block.file), "`params` is a map of parameter names to values");
+    return false;
+  }
+  bool ok = true;
+  for (const auto& param : block.node) {
+    std::string name = param.first.Scalar();
+    bool found = false;
+    std::vector<std::string> names;
+    for (ConfiguredPack* target : targets) {
+      for (const auto& p : target->pack.params) names.push_back(p.name);
+      int slot = target->pack.param_slot(name);
+      if (slot < 0) continue;
+      found = true;
+      YAML::Mark mark = param.first.Mark();
+      ok = apply_param(*target, slot, block.file, param.second, block.origin + ":" + std::to_string(mark.line + 1), sink) && ok;
+    }
+    if (!found) {
+      auto& d = sink.error(Code::ParamOverrideUnknown, block.file, span_of(param.first, *block.file),
+                           "no pack here has a parameter " + quote(name));
+      if (auto s = diag::closest(name, names)) d.help("did you mean " + quote(*s) + "?");
+      ok = false;
+    }
+  }
+  return ok;
+}
 
 bool apply_param_file(ConfiguredPack& target, const std::string& path, bool only_pack, diag::DiagnosticSink& sink) {
   std::string error;

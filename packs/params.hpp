@@ -2,6 +2,7 @@
 // Parameter overrides for a deployment: YAML files (`--params`) and `--set name=value`,
 // applied over a pack's defaults in command-line order.
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,14 @@ bool apply_param_file(ConfiguredPack& target, const std::string& path, bool only
 /// Applies `name=value` or `name[key]=value` to every pack that has the parameter; an
 /// assignment no pack knows is an error (with did-you-mean). Returns false on errors.
 bool apply_set(std::vector<ConfiguredPack>& packs, const std::string& assignment, diag::DiagnosticSink& sink);
+
+/// A `params:` map from a manifest or a test file (defined in packs/yaml_support.hpp).
+struct ParamBlock;
+using ParamBlockPtr = std::shared_ptr<const ParamBlock>;
+
+/// Applies a `params:` block to every pack that declares each parameter (keyed parameters merge
+/// key by key). A name no pack has is an error at its place, with did-you-mean.
+bool apply_param_block(const std::vector<ConfiguredPack*>& targets, const ParamBlock& block, diag::DiagnosticSink& sink);
 
 /// The names of a pack's parameters with their effective values and origins, one per line.
 std::string describe_params(const ConfiguredPack& pack);

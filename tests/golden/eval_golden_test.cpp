@@ -43,6 +43,7 @@ TEST_P(EvalGolden, FindingsMatch) {
   cli::PipelineOptions options;
   options.pack_paths = {dir.string()};
   options.data_dir = (dir / "data").string();
+  options.rapport_version = RAPPORT_VERSION;
   double as_of = *model::parse_date("2026-11-01");
   if (fs::exists(dir / "args")) {
     std::istringstream lines(testing::read_text(dir / "args"));

@@ -1,0 +1,15 @@
+#pragma once
+// Subcommands implemented outside app.cpp; each takes the arguments after its name and returns
+// the process exit code (see ExitCode in cli/pipeline.hpp).
+
+#include <string>
+#include <vector>
+
+namespace rapport::cli {
+
+/// `rapport test PACK...`: runs pack test cases.
+int command_test(const std::vector<std::string>& args);
+/// `rapport doc PACK`: a pack's Markdown reference.
+int command_doc(const std::vector<std::string>& args);
+
+}  // namespace rapport::cli
