@@ -141,9 +141,17 @@ class Evaluator {
 
   EvalResult run(const EvalOptions& options);
 
+  /// The rule's subjects, evaluated once in `global`: a Set of rows or a List of values.
+  Vec subjects(const dsl::CompiledRule& rule, const Frame& global);
+  /// Computes the lets (into *subject.lets) and `when` for every lane of `subject`, counts them
+  /// in `summary`, and appends the findings of the lanes where `when` is true (texts and
+  /// escalations are computed for those lanes only). Returns `when`.
+  Vec judge(const dsl::CompiledRule& rule, const Frame& global, const Frame& subject, RuleSummary& summary,
+            std::vector<Finding>& findings);
+  Vec eval(const Node& node, const Frame& frame);
+
  private:
   void run_rule(const dsl::CompiledRule& rule, EvalResult& result);
-  Vec eval(const Node& node, const Frame& frame);
   Vec eval_here(const Node& node, const Frame& frame);
   const Frame& ancestor(const Frame& frame, int level) const;
   const std::vector<std::uint32_t>& lane_map(const Frame& frame, int level) const;
@@ -1137,6 +1145,8 @@ EvalResult Evaluator::run(const EvalOptions& options) {
   return result;
 }
 
+Vec Evaluator::subjects(const dsl::CompiledRule& rule, const Frame& global) { return eval(rule.subject, global); }
+
 void Evaluator::run_rule(const dsl::CompiledRule& rule, EvalResult& result) {
   auto started = std::chrono::steady_clock::now();
   RuleSummary summary;
@@ -1150,7 +1160,7 @@ void Evaluator::run_rule(const dsl::CompiledRule& rule, EvalResult& result) {
   global.lanes = 1;
 
   // The subject frame: one lane per subject.
-  Vec subjects = eval(rule.subject, global);
+  Vec subjects = this->subjects(rule, global);
   Frame subject;
   subject.parent = &global;
   subject.level = 1;
@@ -1174,6 +1184,16 @@ void Evaluator::run_rule(const dsl::CompiledRule& rule, EvalResult& result) {
   subject.parent_lane.assign(subject.lanes, 0);
   summary.subjects = subject.lanes;
 
+  judge(rule, global, subject, summary, result.findings);
+  summary.milliseconds =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  result.rules.push_back(summary);
+}
+
+Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const Frame& subject, RuleSummary& summary,
+                     std::vector<Finding>& findings) {
+  std::vector<Vec>& lets = *subject.lets;
+  lets.clear();
   for (const auto& let : rule.lets) lets.push_back(eval(let.value, subject));
   Vec when = eval(rule.when, subject);
 
@@ -1183,87 +1203,83 @@ void Evaluator::run_rule(const dsl::CompiledRule& rule, EvalResult& result) {
     if (std::isnan(w)) ++summary.unknown;
     else if (w == 1.0) firing.push_back(static_cast<std::uint32_t>(i));
   }
-  summary.findings = firing.size();
+  summary.findings += firing.size();
+  if (firing.empty()) return when;
+  // A frame of the firing subjects only: texts and escalations are computed for them alone.
+  Frame selected;
+  selected.parent = &global;
+  selected.level = 1;
+  selected.lanes = firing.size();
+  selected.parent_lane.assign(firing.size(), 0);
+  selected.var = gather(subject.var, firing);
+  std::vector<Vec> selected_lets;
+  for (const auto& let : lets) selected_lets.push_back(gather(let, firing));
+  selected.lets = &selected_lets;
 
-  if (!firing.empty()) {
-    // A frame of the firing subjects only: texts and escalations are computed for them alone.
-    Frame selected;
-    selected.parent = &global;
-    selected.level = 1;
-    selected.lanes = firing.size();
-    selected.parent_lane.assign(firing.size(), 0);
-    selected.var = gather(subject.var, firing);
-    std::vector<Vec> selected_lets;
-    for (const auto& let : lets) selected_lets.push_back(gather(let, firing));
-    selected.lets = &selected_lets;
-
-    std::vector<dsl::Severity> severity(firing.size(), rule.severity);
-    for (const auto& escalation : rule.escalations) {
-      Vec cond = eval(escalation.condition, selected);
-      for (std::size_t i = 0; i < firing.size(); ++i) {
-        if (truthy(cond.num[cond.at(i)])) severity[i] = std::max(severity[i], escalation.severity);
-      }
-    }
-    auto render = [&](const std::vector<dsl::Text>& texts) {
-      std::vector<std::string> out(firing.size());
-      std::vector<bool> done(firing.size(), false);
-      for (const auto& text : texts) {
-        std::vector<double> applies(firing.size(), 1.0);
-        if (text.condition) {
-          Vec cond = eval(*text.condition, selected);
-          for (std::size_t i = 0; i < firing.size(); ++i) applies[i] = cond.num[cond.at(i)];
-        }
-        std::vector<Vec> values;
-        for (const auto& part : text.parts) values.push_back(part.is_expr ? eval(part.expr, selected) : Vec{});
-        for (std::size_t i = 0; i < firing.size(); ++i) {
-          if (done[i] || !truthy(applies[i])) continue;
-          done[i] = true;
-          for (std::size_t p = 0; p < text.parts.size(); ++p) {
-            const auto& part = text.parts[p];
-            out[i] += part.is_expr ? format_lane(values[p], part.expr.type, i, data_) : part.text;
-          }
-        }
-      }
-      return out;
-    };
-    std::vector<std::string> messages = render(rule.messages);
-    std::vector<std::string> remedies = render(rule.remedies);
-
-    const model::Table* table = rule.subject_kind == dsl::SubjectKind::Rows ? data_.table(rule.subject_entity) : nullptr;
-    const model::Column* names = table ? table->column("name") : nullptr;
+  std::vector<dsl::Severity> severity(firing.size(), rule.severity);
+  for (const auto& escalation : rule.escalations) {
+    Vec cond = eval(escalation.condition, selected);
     for (std::size_t i = 0; i < firing.size(); ++i) {
-      Finding finding;
-      finding.pack = pack_.name;
-      finding.pack_version = pack_.version;
-      finding.rule = rule.id;
-      finding.title = rule.title;
-      finding.rationale = rule.rationale;
-      finding.base_severity = rule.severity;
-      finding.severity = severity[i];
-      finding.subject_entity = rule.subject_entity;
-      if (table) {
-        std::int32_t r = selected.var.row[i];
-        finding.subject_id = std::string(data_.strings.view(table->ids[r]));
-        if (names && names->strings[r] != kMissingStr) finding.subject_name = std::string(data_.strings.view(names->strings[r]));
-      } else {
-        finding.value_subject = true;
-        finding.subject_id = format_lane(selected.var, rule.subject_type, i, data_);
-      }
-      finding.message = std::move(messages[i]);
-      finding.remedy = std::move(remedies[i]);
-      finding.tags = rule.tags;
-      for (std::size_t l = 0; l < rule.lets.size(); ++l) {
-        finding.evidence.push_back(
-            {rule.lets[l].name, evidence_json(selected_lets[l], rule.lets[l].value.type, i, data_),
-             format_lane(selected_lets[l], rule.lets[l].value.type, i, data_)});
-      }
-      finding.fingerprint = fingerprint(finding.pack, finding.rule, finding.subject_entity, finding.subject_id);
-      result.findings.push_back(std::move(finding));
+      if (truthy(cond.num[cond.at(i)])) severity[i] = std::max(severity[i], escalation.severity);
     }
   }
-  summary.milliseconds =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  result.rules.push_back(summary);
+  auto render = [&](const std::vector<dsl::Text>& texts) {
+    std::vector<std::string> out(firing.size());
+    std::vector<bool> done(firing.size(), false);
+    for (const auto& text : texts) {
+      std::vector<double> applies(firing.size(), 1.0);
+      if (text.condition) {
+        Vec cond = eval(*text.condition, selected);
+        for (std::size_t i = 0; i < firing.size(); ++i) applies[i] = cond.num[cond.at(i)];
+      }
+      std::vector<Vec> values;
+      for (const auto& part : text.parts) values.push_back(part.is_expr ? eval(part.expr, selected) : Vec{});
+      for (std::size_t i = 0; i < firing.size(); ++i) {
+        if (done[i] || !truthy(applies[i])) continue;
+        done[i] = true;
+        for (std::size_t p = 0; p < text.parts.size(); ++p) {
+          const auto& part = text.parts[p];
+          out[i] += part.is_expr ? format_lane(values[p], part.expr.type, i, data_) : part.text;
+        }
+      }
+    }
+    return out;
+  };
+  std::vector<std::string> messages = render(rule.messages);
+  std::vector<std::string> remedies = render(rule.remedies);
+
+  const model::Table* table = rule.subject_kind == dsl::SubjectKind::Rows ? data_.table(rule.subject_entity) : nullptr;
+  const model::Column* names = table ? table->column("name") : nullptr;
+  for (std::size_t i = 0; i < firing.size(); ++i) {
+    Finding finding;
+    finding.pack = pack_.name;
+    finding.pack_version = pack_.version;
+    finding.rule = rule.id;
+    finding.title = rule.title;
+    finding.rationale = rule.rationale;
+    finding.base_severity = rule.severity;
+    finding.severity = severity[i];
+    finding.subject_entity = rule.subject_entity;
+    if (table) {
+      std::int32_t r = selected.var.row[i];
+      finding.subject_id = std::string(data_.strings.view(table->ids[r]));
+      if (names && names->strings[r] != kMissingStr) finding.subject_name = std::string(data_.strings.view(names->strings[r]));
+    } else {
+      finding.value_subject = true;
+      finding.subject_id = format_lane(selected.var, rule.subject_type, i, data_);
+    }
+    finding.message = std::move(messages[i]);
+    finding.remedy = std::move(remedies[i]);
+    finding.tags = rule.tags;
+    for (std::size_t l = 0; l < rule.lets.size(); ++l) {
+      finding.evidence.push_back(
+          {rule.lets[l].name, evidence_json(selected_lets[l], rule.lets[l].value.type, i, data_),
+           format_lane(selected_lets[l], rule.lets[l].value.type, i, data_)});
+    }
+    finding.fingerprint = fingerprint(finding.pack, finding.rule, finding.subject_entity, finding.subject_id);
+    findings.push_back(std::move(finding));
+  }
+  return when;
 }
 
 }  // namespace

@@ -247,3 +247,44 @@ TEST(CliEndToEnd, DeterministicAndFormatIndependent) {
 
 }  // namespace
 }  // namespace rapport
+
+namespace rapport {
+namespace {
+
+std::string pack_fixture(const std::string& name) {
+  return (fs::path(RAPPORT_TEST_DATA) / "data" / "packs" / name).string();
+}
+
+TEST(CliPacks, TestRunnerPassesAndCloses) {
+  Result run = rapport("test " + pack_fixture("sample") + " --color never");
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("portfolio@1.0.0"), std::string::npos);
+  EXPECT_NE(run.out.find("    PASS  one over fires\n"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("\n3 passed, 0 failed\n"), std::string::npos) << run.out;
+}
+
+TEST(CliPacks, TestRunnerShowsADiffForEachFailure) {
+  Result run = rapport("test " + pack_fixture("failing") + " --color never");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.out.find("FAIL  wrong message"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("~ high dunbar_portfolio_limit u1\n          expected message: \"nope\""), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("no pack here has a parameter `dunbar_limt`"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("\n3 passed, 2 failed\n"), std::string::npos) << run.out;
+  Result filtered = rapport("test " + pack_fixture("failing") + " --filter 'one over' --color never");
+  EXPECT_EQ(filtered.exit_code, 0);
+  EXPECT_NE(filtered.out.find("\n1 passed, 0 failed\n"), std::string::npos) << filtered.out;
+  EXPECT_EQ(rapport("test " + eval_case("dunbar_edges")).exit_code, 2);  // not a pack folder
+}
+
+TEST(CliPacks, DocWritesTheMarkdownReference) {
+  Result run = rapport("doc " + pack_fixture("sample"));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out.rfind("# Portfolio\n", 0), 0u) << run.out;
+  EXPECT_NE(run.out.find("| `dunbar_limit` | count | 150 | Most accounts one account manager can know well |"), std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("- Severity: high; escalates to critical when `portfolio > dunbar_limit + 50`"), std::string::npos);
+  EXPECT_NE(run.out.find("> Ana Ruiz owns 3 accounts"), std::string::npos) << run.out;
+}
+
+}  // namespace
+}  // namespace rapport
