@@ -33,6 +33,8 @@ constexpr const char* kUsage =
     "  params PACK...             print the effective parameter values and where each came from\n"
     "  test PACK...               run the test cases of pack folders\n"
     "  doc PACK                   print a pack's Markdown reference\n"
+    "  explain RULE PACK... --data DIR --subject ID\n"
+    "                             show how one rule evaluated for one subject, step by step\n"
     "  codes                      list the diagnostic codes\n"
     "\n"
     "options: --help (on every command), --version\n"
@@ -328,6 +330,8 @@ int command_codes(const std::vector<std::string>& args) {
 
 }  // namespace
 
+int command_explain(const std::vector<std::string>& args);  // cli/explain_command.cpp
+
 int run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
@@ -351,6 +355,7 @@ int run(int argc, char** argv) {
     if (command == "codes") return command_codes(rest);
     if (command == "test") return command_test(rest);
     if (command == "doc") return command_doc(rest);
+    if (command == "explain") return command_explain(rest);
   } catch (const std::bad_alloc&) {
     std::cerr << "rapport " << command << ": out of memory\n";
     return kExitData;

@@ -210,8 +210,9 @@ int command_doc(const std::vector<std::string>& args) {
         out << "- Parameters: ";
         bool first = true;
         for (int slot : slots) {
-          out << (first ? "" : ", ") << "`" << pack.params[slot].name
-              << "` = " << dsl::format_value(configured.params.values[slot]);
+          std::string value = dsl::format_value(configured.params.values[slot]);
+          for (const auto& [key, v] : configured.params.keyed[slot]) value += "; " + key + ": " + dsl::format_value(v);
+          out << (first ? "" : ", ") << "`" << pack.params[slot].name << "` = " << value;
           first = false;
         }
         out << "\n";

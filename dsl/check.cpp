@@ -359,6 +359,9 @@ class Checker {
     return c;
   }
   void check_enum_literal(const Type& enum_type, const Node& literal);
+  /// A text parameter compared with an enum field must hold that enum's values: checks the
+  /// declared values now and records the constraint for overrides.
+  void constrain_param_to_enum(const Node& node, const Type& other);
   /// `account.region` for a parameter keyed by accounts.region, using a variable in scope.
   std::string key_hint(const ParamDecl& p) const {
     for (int level = static_cast<int>(scopes_.size()) - 1; level >= 1; --level) {
@@ -1149,6 +1152,24 @@ Checker::Compiled Checker::index(const ast::Expr& e) {
 }
 
 
+void Checker::constrain_param_to_enum(const Node& node, const Type& other) {
+  if ((node.op != Op::Param && node.op != Op::ParamKeyed) || other.kind != Kind::Enum || !other.enum_field) return;
+  ParamDecl& p = pack_.params[node.slot];
+  if (p.type.kind != Kind::Text || p.enum_field == other.enum_field) return;
+  p.enum_field = other.enum_field;
+  auto check = [&](const Value& v, const std::string& where) {
+    if (v.missing || other.enum_field->enum_rank(v.text)) return;
+    const auto& values = other.enum_field->enum_values;
+    auto& d = sink_.error(Code::UnknownEnumValue, source_, p.span,
+                          "parameter `" + p.name + "`" + where + " is \"" + v.text + "\", which is not a value of " +
+                              other.entity + "." + other.enum_field->name);
+    if (auto s = diag::closest(v.text, values)) d.help("did you mean \"" + *s + "\"? (values: " + join(values) + ")");
+    else d.help("values: " + join(values));
+  };
+  check(p.default_value, "");
+  for (const auto& [key, value] : p.keyed) check(value, " for \"" + key + "\"");
+}
+
 bool Checker::types_comparable(const Type& a, const Type& b) {
   if (a.is_error() || b.is_error()) return true;
   if (a.is_textual() && b.is_textual()) return true;
@@ -1469,6 +1490,7 @@ Checker::Compiled Checker::compare(const ast::Expr& e) {
     }
     return error_node(e.span);
   }
+  if (mode != CompareMode::Numeric) constrain_param_to_enum(args[0].node, b), constrain_param_to_enum(args[1].node, a);
   Compiled c = make(Op::Compare, Type::of(Kind::Bool), e.span, std::move(args));
   c.node.compare = cmp;
   c.node.compare_mode = mode;

@@ -90,6 +90,8 @@ struct ParamDecl {
   const model::FieldDef* by_def = nullptr;
   Value default_value;
   std::map<std::string, Value> keyed;  // key -> value
+  /// Set when the parameter is compared with an enum field: its values must be that enum's.
+  const model::FieldDef* enum_field = nullptr;
   [[nodiscard]] bool is_keyed() const { return !by_field.empty(); }
 };
 

@@ -665,21 +665,26 @@ Vec Evaluator::logic(const Node& node, const Frame& frame) {
     for (auto& x : a.num) x = std::isnan(x) ? x : 1.0 - x;
     return a;
   }
-  // Kleene logic; the right side is evaluated on every lane (column-at-a-time).
-  Vec a = eval(node.args[0], frame);
-  Vec b = eval(node.args[1], frame);
-  if (node.op == Op::And) {
-    return binary_numbers(a, b, frame.lanes, Kind::Bool, [](double x, double y) {
-      if (x == 0 || y == 0) return 0.0;
-      if (std::isnan(x) || std::isnan(y)) return kNaN;
-      return 1.0;
-    });
+  // Kleene logic; every side is evaluated on every lane (column-at-a-time). The checker builds
+  // n-ary conjunctions (a filter's terms left after taking out its join key), so fold them all.
+  Vec result = eval(node.args[0], frame);
+  for (std::size_t k = 1; k < node.args.size(); ++k) {
+    Vec b = eval(node.args[k], frame);
+    if (node.op == Op::And) {
+      result = binary_numbers(result, b, frame.lanes, Kind::Bool, [](double x, double y) {
+        if (x == 0 || y == 0) return 0.0;
+        if (std::isnan(x) || std::isnan(y)) return kNaN;
+        return 1.0;
+      });
+    } else {
+      result = binary_numbers(result, b, frame.lanes, Kind::Bool, [](double x, double y) {
+        if (x == 1 || y == 1) return 1.0;
+        if (std::isnan(x) || std::isnan(y)) return kNaN;
+        return 0.0;
+      });
+    }
   }
-  return binary_numbers(a, b, frame.lanes, Kind::Bool, [](double x, double y) {
-    if (x == 1 || y == 1) return 1.0;
-    if (std::isnan(x) || std::isnan(y)) return kNaN;
-    return 0.0;
-  });
+  return result;
 }
 
 double apply_compare(CompareOp op, double x, double y) {
@@ -1289,5 +1294,82 @@ EvalResult evaluate(const dsl::CompiledPack& pack, const dsl::ParamValues& param
   Evaluator evaluator(pack, params, data, options.as_of);
   return evaluator.run(options);
 }
+
+// ---------------------------------------------------------------------------------------------
+// One subject at a time
+
+struct SubjectProbe::State {
+  State(const dsl::CompiledPack& pack, const dsl::ParamValues& params, model::Dataset& data,
+        const dsl::CompiledRule& rule, double as_of)
+      : evaluator(pack, params, data, as_of), rule(rule) {
+    global.level = 0;
+    global.lanes = 1;
+  }
+  Evaluator evaluator;
+  const dsl::CompiledRule& rule;
+  Frame global;
+  std::optional<Vec> subjects;
+  Frame subject;  // one lane, after focus()
+  bool focused = false;
+  std::vector<Vec> lets;
+  double when = kNaN;
+  std::optional<Finding> finding;
+};
+
+SubjectProbe::SubjectProbe(const dsl::CompiledPack& pack, const dsl::ParamValues& params, model::Dataset& data,
+                           const dsl::CompiledRule& rule, double as_of)
+    : state_(std::make_unique<State>(pack, params, data, rule, as_of)) {}
+
+SubjectProbe::~SubjectProbe() = default;
+
+const Vec& SubjectProbe::subjects() {
+  if (!state_->subjects) state_->subjects = state_->evaluator.subjects(state_->rule, state_->global);
+  return *state_->subjects;
+}
+
+void SubjectProbe::focus(const Vec& subject) {
+  State& s = *state_;
+  s.subject = Frame{};
+  s.subject.parent = &s.global;
+  s.subject.level = 1;
+  s.subject.lanes = 1;
+  s.subject.parent_lane.assign(1, 0);
+  s.subject.var = subject;
+  s.subject.var.constant = false;
+  s.subject.var.lanes = 1;
+  s.subject.lets = &s.lets;
+  s.focused = true;
+  RuleSummary summary;
+  std::vector<Finding> findings;
+  Vec when = s.evaluator.judge(s.rule, s.global, s.subject, summary, findings);
+  s.when = when.num[when.at(0)];
+  s.finding.reset();
+  if (!findings.empty()) s.finding = std::move(findings.front());
+}
+
+Vec SubjectProbe::eval(const dsl::Node& node) {
+  State& s = *state_;
+  return s.evaluator.eval(node, s.focused ? s.subject : s.global);
+}
+
+Vec SubjectProbe::eval_rows(const dsl::Node& node, int level, const std::vector<std::int32_t>& rows) {
+  State& s = *state_;
+  Frame frame;
+  frame.parent = level >= 2 && s.focused ? &s.subject : &s.global;
+  frame.level = frame.parent->level + 1;
+  frame.lanes = rows.size();
+  frame.parent_lane.assign(rows.size(), 0);
+  frame.var.kind = Kind::Row;
+  frame.var.lanes = rows.size();
+  frame.var.row = rows;
+  if (rows.empty()) return make_scalar(node.type.kind, 0);
+  return expand(s.evaluator.eval(node, frame), rows.size());
+}
+
+const Vec& SubjectProbe::let(std::size_t slot) const { return state_->lets.at(slot); }
+
+double SubjectProbe::when() const { return state_->when; }
+
+const std::optional<Finding>& SubjectProbe::finding() const { return state_->finding; }
 
 }  // namespace rapport::engine

@@ -72,7 +72,9 @@ std::string scalar_json(Kind kind, double number, model::StrId str, std::int32_t
 
 std::string format_number(double value, dsl::Unit unit) {
   if (std::isnan(value)) return "missing";
-  if (unit == dsl::Unit::Percent) return trim_decimals(value * 100, std::fabs(value) < 0.1 ? 1 : 0) + "%";
+  // One decimal, dropped when it is zero: 26%, 85.3%, 6.2%. Rounding 85.3% to 85% would read
+  // as "at the limit" next to a limit of 85%.
+  if (unit == dsl::Unit::Percent) return trim_decimals(value * 100, 1) + "%";
   if (std::fabs(value - std::round(value)) < 1e-9) return trim_decimals(std::round(value), 0);
   return trim_decimals(value, 2);
 }

@@ -81,6 +81,21 @@ std::optional<dsl::Value> yaml_value(const diag::SourceFilePtr& file, const YAML
   return literal_at(file, span, type, what, sink);
 }
 
+/// A text parameter compared with an enum takes only that enum's values.
+bool check_enum_value(const dsl::ParamDecl& decl, const dsl::Value& value, const diag::SourceFilePtr& file,
+                      diag::Span span, diag::DiagnosticSink& sink) {
+  if (!decl.enum_field || value.missing || decl.enum_field->enum_rank(value.text)) return true;
+  const auto& values = decl.enum_field->enum_values;
+  std::string list;
+  for (const auto& v : values) list += (list.empty() ? "" : ", ") + v;
+  auto& d = sink.error(Code::ParamOverrideType, file, span,
+                       "parameter " + quote(decl.name) + " takes a value of " + decl.enum_field->name + "; \"" +
+                           value.text + "\" is not one");
+  if (auto s = diag::closest(value.text, values)) d.help("did you mean \"" + *s + "\"? (values: " + list + ")");
+  else d.help("values: " + list);
+  return false;
+}
+
 bool apply_param(ConfiguredPack& target, int slot, const diag::SourceFilePtr& file, const YAML::Node& value,
                  const std::string& origin, diag::DiagnosticSink& sink) {
   const dsl::ParamDecl& decl = target.pack.params[slot];
@@ -97,7 +112,7 @@ bool apply_param(ConfiguredPack& target, int slot, const diag::SourceFilePtr& fi
         continue;
       }
       auto v = yaml_value(file, entry.second, decl.type, what + " for \"" + key + "\"", sink);
-      if (!v) {
+      if (!v || !check_enum_value(decl, *v, file, span_of(entry.second, *file), sink)) {
         ok = false;
         continue;
       }
@@ -107,7 +122,7 @@ bool apply_param(ConfiguredPack& target, int slot, const diag::SourceFilePtr& fi
     return ok;
   }
   auto v = yaml_value(file, value, decl.type, what, sink);
-  if (!v) return false;
+  if (!v || !check_enum_value(decl, *v, file, span_of(value, *file), sink)) return false;
   target.params.values[slot] = *v;
   target.params.origin[slot] = origin;
   return true;
@@ -393,7 +408,7 @@ bool apply_set(std::vector<ConfiguredPack>& packs, const std::string& assignment
     } else {
       value = literal_at(file, value_span, decl.type, "parameter " + quote(name), sink);
     }
-    if (!value) {
+    if (!value || !check_enum_value(decl, *value, file, value_span, sink)) {
       ok = false;
       continue;
     }

@@ -1,0 +1,179 @@
+// The count-based guidance rules computed a second time, in plain C++ straight from the loaded
+// tables, over a generated dataset: the engine's findings must agree exactly (rule, subject,
+// severity). Parameters are tightened with --set so that every rule has plenty of findings.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "cli/pipeline.hpp"
+#include "diag/render.hpp"
+#include "model/time.hpp"
+
+namespace rapport {
+namespace {
+
+namespace fs = std::filesystem;
+using Finding = std::tuple<std::string, std::string, std::string>;  // rule, subject, severity
+
+class IndependentCheck : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("rapport_independent_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    std::string command = "python3 " + std::string(RAPPORT_SHARED_DIR) + "/datagen/gen_crm.py --out " + dir_.string() +
+                          " --accounts 3000 --seed 11 --as-of 2026-11-01 --jobs 1 --quiet";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  /// Runs `rules` of the shipped packs over the generated data with the given overrides.
+  static std::set<Finding> engine(const std::vector<std::string>& rules, const std::vector<std::string>& sets,
+                                  cli::Pipeline& pipeline) {
+    cli::PipelineOptions options;
+    for (const char* pack : {"portfolio", "relationships", "service-gaps"}) {
+      options.pack_paths.push_back(std::string(RAPPORT_SOURCE_DIR) + "/rulesets/" + pack);
+    }
+    options.data_dir = dir_.string();
+    options.sets = sets;
+    options.only_rules = rules;
+    options.rapport_version = RAPPORT_VERSION;
+    cli::prepare(options, pipeline);
+    if (pipeline.exit_code == cli::kExitClean) cli::load_data(options, pipeline);
+    EXPECT_EQ(pipeline.exit_code, cli::kExitClean) << diag::render_text(pipeline.sink.sorted());
+    std::set<Finding> out;
+    if (pipeline.exit_code != cli::kExitClean) return out;
+    engine::EvalOptions eval;
+    eval.as_of = kAsOf;
+    eval.only_rules = rules;
+    for (const auto& f : cli::evaluate_all(pipeline, eval).findings) {
+      out.emplace(f.rule, f.subject_id, std::string(dsl::severity_name(f.severity)));
+    }
+    return out;
+  }
+
+  static inline fs::path dir_;
+  static inline const double kAsOf = *model::parse_date("2026-11-01");
+};
+
+/// Typed access to a loaded table.
+struct View {
+  const model::Dataset& data;
+  const model::Table& table;
+  std::string text(const char* field, std::size_t row) const {
+    const model::Column* c = table.column(field);
+    if (!c || c->strings[row] == model::kMissingStr) return "";
+    return std::string(data.strings.view(c->strings[row]));
+  }
+  double number(const char* field, std::size_t row) const { return table.column(field)->numbers[row]; }
+  std::string id(std::size_t row) const { return std::string(data.strings.view(table.ids[row])); }
+};
+
+TEST_F(IndependentCheck, PortfolioCountsAgree) {
+  cli::Pipeline pipeline;
+  auto actual = engine({"dunbar_portfolio_limit", "inner_circle_strategic_limit", "unowned_or_inactive_owner"},
+                       {"dunbar_limit=95", "inner_circle=2"}, pipeline);
+  const model::Dataset& data = pipeline.dataset;
+  View users{data, *data.table("users")};
+  View accounts{data, *data.table("accounts")};
+  std::map<std::string, std::size_t> user_row;
+  for (std::size_t u = 0; u < users.table.size(); ++u) user_row[users.id(u)] = u;
+  std::map<std::string, int> owned, strategic;
+  std::set<Finding> expected;
+  for (std::size_t a = 0; a < accounts.table.size(); ++a) {
+    std::string owner = accounts.text("owner_id", a);
+    std::string tier = accounts.text("tier", a);
+    if (!owner.empty()) {
+      ++owned[owner];
+      if (tier == "strategic") ++strategic[owner];
+    }
+    // R04: an active owner whose role is account_manager or telesales; high for strategic and key.
+    auto it = user_row.find(owner);
+    bool ok = it != user_row.end() && users.number("active", it->second) == 1 &&
+              (users.text("role", it->second) == "account_manager" || users.text("role", it->second) == "telesales");
+    if (!ok) {
+      expected.emplace("unowned_or_inactive_owner", accounts.id(a),
+                       tier == "strategic" || tier == "key" ? "high" : "medium");
+    }
+  }
+  for (std::size_t u = 0; u < users.table.size(); ++u) {
+    if (users.text("role", u) != "account_manager" || users.number("active", u) != 1) continue;
+    if (owned[users.id(u)] > 95) expected.emplace("dunbar_portfolio_limit", users.id(u), "high");
+    if (strategic[users.id(u)] > 2) expected.emplace("inner_circle_strategic_limit", users.id(u), "high");
+  }
+  ASSERT_GT(expected.size(), 20u);  // the data really exercises the rules
+  EXPECT_EQ(actual, expected);
+}
+
+TEST_F(IndependentCheck, BuyingCenterCoverageAgrees) {
+  cli::Pipeline pipeline;
+  auto actual = engine({"buying_center_coverage"}, {}, pipeline);
+  const model::Dataset& data = pipeline.dataset;
+  View accounts{data, *data.table("accounts")};
+  View contacts{data, *data.table("contacts")};
+  const std::vector<std::string> roles = {"executive", "decision_maker", "purchasing", "technical", "end_user"};
+  // The window per region, as the shipped pack sets it (a default and per-region values).
+  double default_window = 0;
+  std::map<std::string, double> window_by_region;
+  for (const auto& pack : pipeline.packs) {
+    int slot = pack.pack.param_slot("coverage_window");
+    if (slot < 0) continue;
+    default_window = pack.params.values[slot].number;
+    for (const auto& [region, value] : pack.params.keyed[slot]) window_by_region[region] = value.number;
+  }
+  ASSERT_GT(default_window, 0);
+  std::map<std::string, std::set<std::string>> reached;
+  std::map<std::string, std::string> region_of;
+  for (std::size_t a = 0; a < accounts.table.size(); ++a) region_of[accounts.id(a)] = accounts.text("region", a);
+  for (std::size_t c = 0; c < contacts.table.size(); ++c) {
+    std::string account = contacts.text("account_id", c);
+    auto keyed = window_by_region.find(region_of[account]);
+    double window = keyed == window_by_region.end() ? default_window : keyed->second;
+    double at = contacts.number("last_contacted_at", c);
+    if (!std::isnan(at) && kAsOf - window <= at && at <= kAsOf) reached[account].insert(contacts.text("role", c));
+  }
+  std::set<Finding> expected;
+  for (std::size_t a = 0; a < accounts.table.size(); ++a) {
+    std::string tier = accounts.text("tier", a);
+    if (tier != "strategic" && tier != "key") continue;
+    const auto& got = reached[accounts.id(a)];
+    bool gap = false;
+    for (const auto& role : roles) gap = gap || !got.count(role);
+    if (!gap) continue;
+    bool escalate = tier == "strategic" && !got.count("decision_maker");
+    expected.emplace("buying_center_coverage", accounts.id(a), escalate ? "critical" : "high");
+  }
+  ASSERT_GT(expected.size(), 20u);
+  EXPECT_EQ(actual, expected);
+}
+
+TEST_F(IndependentCheck, DefinitionGapAgrees) {
+  cli::Pipeline pipeline;
+  auto actual = engine({"definition_gap"}, {}, pipeline);
+  const model::Dataset& data = pipeline.dataset;
+  View accounts{data, *data.table("accounts")};
+  View opportunities{data, *data.table("opportunities")};
+  const std::map<std::string, int> tier_rank = {{"basic", 0}, {"standard", 1}, {"premium", 2}, {"enterprise", 3}};
+  const std::map<std::string, int> needed = {{"low", 0}, {"medium", 1}, {"high", 2}, {"mission_critical", 3}};
+  std::map<std::string, std::string> criticality;
+  for (std::size_t a = 0; a < accounts.table.size(); ++a) criticality[accounts.id(a)] = accounts.text("criticality", a);
+  std::set<Finding> expected;
+  for (std::size_t o = 0; o < opportunities.table.size(); ++o) {
+    std::string stage = opportunities.text("stage", o);
+    if (stage != "proposal" && stage != "negotiation" && stage != "closed_won") continue;
+    auto have = tier_rank.find(opportunities.text("service_tier", o));
+    auto need = needed.find(criticality[opportunities.text("account_id", o)]);
+    if (have == tier_rank.end() || need == needed.end()) continue;
+    if (have->second < need->second) expected.emplace("definition_gap", opportunities.id(o), "high");
+  }
+  ASSERT_GT(expected.size(), 20u);
+  EXPECT_EQ(actual, expected);
+}
+
+}  // namespace
+}  // namespace rapport
