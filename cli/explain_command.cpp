@@ -5,7 +5,9 @@
 #include <boost/program_options.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
@@ -138,6 +140,17 @@ int command_explain(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   if (rule_id.empty()) return usage_error("name the rule to explain, then its rule pack");
+  // `rapport explain PACK RULE ...` works too: the one positional that is not a path is the rule.
+  std::error_code ec;
+  if (std::filesystem::exists(rule_id, ec)) {
+    std::vector<std::string> not_paths;
+    for (const auto& path : options.pack_paths) {
+      if (!std::filesystem::exists(path, ec)) not_paths.push_back(path);
+    }
+    if (not_paths.size() != 1) return usage_error("name the rule to explain first, then its rule packs");
+    std::replace(options.pack_paths.begin(), options.pack_paths.end(), not_paths.front(), rule_id);
+    rule_id = not_paths.front();
+  }
   if (options.pack_paths.empty()) return usage_error("name at least one rule pack (a .rules file or a directory)");
   if (data_dir.empty()) return usage_error("--data DIR is required: the CRM export to explain the rule over");
   if (!vm.count("subject")) return usage_error("--subject is required: the record id (or value) to explain");

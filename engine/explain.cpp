@@ -360,7 +360,9 @@ ShownValue Explainer::show(const Vec& v, const dsl::Type& type, std::size_t lane
       text += item.text;
       json += item.json;
     }
-    if (e - b > options_.max_records) text += ", … " + std::to_string(e - b - options_.max_records) + " more";
+    if (e - b > options_.max_records) {
+      text += (options_.max_records ? ", … " : "… ") + std::to_string(e - b - options_.max_records) + " more";
+    }
     return {text + "]", json + "]"};
   }
   Scalar s = element_at(v, v.kind, i, type, data_);
@@ -550,6 +552,7 @@ bool Explainer::select_value(Explanation& e, std::string_view subject, ExplainEr
       std::size_t at = static_cast<std::size_t>(std::find(rows.begin(), rows.end(), having.front()) - rows.begin());
       e.subject_value = show(per_row, of->args[1].type, at);
       e.selection.rows_count = having.size();
+      e.selection.value_expression = text_of(of->args[1]);
       if (filter) e.selection.where_expression = where_text(*filter);
       for (std::size_t k = 0; k < having.size() && k < options_.max_records; ++k) {
         ShownExcludedRow excluded;
@@ -731,7 +734,12 @@ ShownCondition Explainer::condition(const Node& node, const Eval& eval, bool lis
       return c;
     }
     ShownCondition t = condition(inner, eval, list_sets);
-    c.test = t.test.empty() ? "not " + truth_name(t.result) : "not (" + t.test + ")";
+    if (t.test.empty()) {
+      // `not manager.active`: "not true → false"; a missing value needs no "not unknown".
+      c.test = t.result == Truth::Unknown ? "" : "not " + truth_name(t.result);
+    } else {
+      c.test = "not (" + t.test + ")";
+    }
     c.op = "not";
     c.reason = t.reason;
     c.sets = std::move(t.sets);
@@ -929,7 +937,7 @@ ShownLet Explainer::let(std::size_t slot) {
   const Vec& value = probe_.let(slot);
   ShownLet out;
   out.name = let.name;
-  out.expression = text_of(let.value);
+  out.expression = without_outer_parens(text_of(let.value));
   out.value = show(value, let.value.type);
   if (value.kind == Kind::Set) {
     out.count = value.end(0) - value.begin(0);
@@ -1308,11 +1316,12 @@ std::string render_explanation_text(const Explanation& e, bool color) {
            "\n";
     render_where(out, where, 4, p);
   } else {
-    out += "    → " + p.paint("left out", "33") + ": " + what + " is not one of the rule's subjects; " +
-           plural(e.selection.rows_count, e.subject_entity == "" ? "record" : model::singular_of(e.subject_entity),
-                  e.subject_entity) +
-           " " + (e.selection.rows_count == 1 ? "has" : "have") + " it, but the `where` leaves " +
-           (e.selection.rows_count == 1 ? "it" : "them all") + " out:\n";
+    std::string having = e.selection.rows_count == 1
+                             ? "the only " + model::singular_of(e.subject_entity) + " with " + e.selection.value_expression +
+                                   " " + e.subject_value.text + " does not pass"
+                             : "none of the " + std::to_string(e.selection.rows_count) + " " + e.subject_entity + " with " +
+                                   e.selection.value_expression + " " + e.subject_value.text + " passes";
+    out += "    → " + p.paint("left out", "33") + ": " + having + " the `where` (" + e.selection.where_expression + ")\n";
     for (const auto& row : e.selection.rows) {
       out += "    " + row.record.id + (row.record.name.empty() ? "" : " " + quoted(row.record.name)) + "\n";
       render_where(out, row.where, 8, p);
@@ -1532,6 +1541,7 @@ std::string render_explanation_json(const Explanation& e) {
   if (!e.selection.where_expression.empty()) selection.set("where", Json::string(e.selection.where_expression));
   if (e.selection.where) selection.set("condition", condition_json(*e.selection.where));
   if (e.value_subject && !e.included) {
+    selection.set("value_expression", Json::string(e.selection.value_expression));
     selection.set("rows_with_value", Json::raw(std::to_string(e.selection.rows_count)));
     Json rows = Json::array();
     for (const auto& row : e.selection.rows) {

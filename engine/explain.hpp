@@ -97,6 +97,7 @@ struct ShownSelection {
   std::string expression;               // `for each manager in users where ...`
   std::string where_expression;         // the `where` alone; empty when there is none
   std::optional<ShownCondition> where;  // row subjects: the where for this row
+  std::string value_expression;         // value subjects left out: what the value is, `team`
   std::vector<ShownExcludedRow> rows;   // value subjects left out: rows with the value
   std::size_t rows_count = 0;           // how many rows have the value
 };
