@@ -330,7 +330,6 @@ int command_codes(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int command_explain(const std::vector<std::string>& args);  // cli/explain_command.cpp
 
 int run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);

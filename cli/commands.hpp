@@ -11,5 +11,7 @@ namespace rapport::cli {
 int command_test(const std::vector<std::string>& args);
 /// `rapport doc PACK`: a pack's Markdown reference.
 int command_doc(const std::vector<std::string>& args);
+/// `rapport explain RULE PACK... --data DIR --subject ID`: how one rule judged one subject.
+int command_explain(const std::vector<std::string>& args);
 
 }  // namespace rapport::cli

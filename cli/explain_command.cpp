@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/commands.hpp"
 #include "cli/pipeline.hpp"
 #include "diag/render.hpp"
 #include "diag/suggest.hpp"
@@ -101,9 +102,10 @@ std::optional<std::size_t> find_rule_pack(const Pipeline& pipeline, const std::s
 /// The `explain` command (dispatched from app.cpp).
 int command_explain(const std::vector<std::string>& args) {
   PipelineOptions options;
+  options.rapport_version = RAPPORT_VERSION;
   std::string rule_id, data_dir, subject, as_of_text, format = "text", color = "auto", diagnostics = "text";
   std::string on_bad_record = "fail";
-  std::size_t records = 20;
+  long records = 20;
   po::options_description desc("options");
   desc.add_options()
       ("rule", po::value(&rule_id), "the rule id to explain (the first positional argument)")
@@ -154,6 +156,7 @@ int command_explain(const std::vector<std::string>& args) {
   if (options.pack_paths.empty()) return usage_error("name at least one rule pack (a .rules file or a directory)");
   if (data_dir.empty()) return usage_error("--data DIR is required: the CRM export to explain the rule over");
   if (!vm.count("subject")) return usage_error("--subject is required: the record id (or value) to explain");
+  if (records < 0) return usage_error("--records takes a number of records, 0 or more, got " + std::to_string(records));
   if (format != "text" && format != "json") return usage_error("--format must be text or json, got `" + format + "`");
   if (color != "auto" && color != "always" && color != "never") {
     return usage_error("--color must be auto, always or never, got `" + color + "`");
@@ -199,7 +202,7 @@ int command_explain(const std::vector<std::string>& args) {
 
   engine::ExplainOptions explain_options;
   explain_options.as_of = as_of;
-  explain_options.max_records = records;
+  explain_options.max_records = static_cast<std::size_t>(records);
   engine::ExplainError error;
   auto explanation =
       engine::explain(configured.pack, configured.params, pipeline.dataset, *rule, subject, explain_options, error);

@@ -583,6 +583,14 @@ std::string Explainer::where_text(const Node& filter) const {
   return at == std::string::npos ? "" : whole.substr(at + 7);
 }
 
+void flatten(const Node& node, Op op, std::vector<const Node*>& out) {
+  if (node.op == op) {
+    for (const auto& arg : node.args) flatten(arg, op, out);
+  } else {
+    out.push_back(&node);
+  }
+}
+
 /// The span of the join term `inner = outer` (or `outer = inner`) a filter's join key came from,
 /// found around the outer side's span; empty when the source doesn't read that way.
 diag::Span join_term_span(const std::string& source, const Node& filter) {
@@ -658,15 +666,20 @@ ShownCondition Explainer::where_condition(const Node& filter, std::int32_t row, 
       parts.push_back(std::move(inner));
     }
   }
-  if (!filter.join_field.empty() && !filter.join_by_row) parts.push_back(join_part(filter, row));
-  if (filter.args.size() > 1) {
-    ShownCondition rest = condition(filter.args[1], eval, false);
-    if (rest.kind == ShownCondition::Kind::All) {
-      for (auto& part : rest.parts) parts.push_back(std::move(part));
-    } else {
-      parts.push_back(std::move(rest));
-    }
+  // The checker took the join key out of the terms and reordered them: put them back in the
+  // order written.
+  std::vector<std::pair<std::uint32_t, ShownCondition>> terms;
+  if (!filter.join_field.empty() && !filter.join_by_row) {
+    diag::Span written = pack_.source ? join_term_span(pack_.source->text(), filter) : diag::Span{};
+    terms.emplace_back(written.empty() ? filter.join_outer->span.begin : written.begin, join_part(filter, row));
   }
+  if (filter.args.size() > 1) {
+    std::vector<const Node*> nodes;
+    flatten(filter.args[1], Op::And, nodes);
+    for (const Node* node : nodes) terms.emplace_back(node->span.begin, condition(*node, eval, false));
+  }
+  std::stable_sort(terms.begin(), terms.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& term : terms) parts.push_back(std::move(term.second));
   if (parts.size() == 1) return std::move(parts.front());
   ShownCondition all;
   all.kind = ShownCondition::Kind::All;
@@ -683,14 +696,6 @@ ShownCondition Explainer::where_condition(const Node& filter, std::int32_t row, 
 
 // ---------------------------------------------------------------------------------------------
 // Conditions
-
-void flatten(const Node& node, Op op, std::vector<const Node*>& out) {
-  if (node.op == op) {
-    for (const auto& arg : node.args) flatten(arg, op, out);
-  } else {
-    out.push_back(&node);
-  }
-}
 
 /// `(a or b)` -> `a or b`, when the outer parentheses enclose the whole text.
 std::string without_outer_parens(std::string text) {
@@ -1226,7 +1231,7 @@ void render_records(std::string& out, const ShownSet& set, int depth, const Pain
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";
   }
-  if (set.count > set.records.size()) {
+  if (set.count > set.records.size() && !set.records.empty()) {
     out += indent(depth) + p.dim("… and " + std::to_string(set.count - set.records.size()) + " more") + "\n";
   }
 }
@@ -1241,7 +1246,7 @@ void render_set(std::string& out, const ShownSet& set, int depth, const Painter&
   }
   header = (set.value_expression.empty() ? "" : set.value_expression + " of ") + count_of(set.count, set.entity);
   if (!set.expression.empty()) header += " (" + set.expression + ")";
-  out += indent(depth) + header + (set.count ? ":" : "") + "\n";
+  out += indent(depth) + header + (set.records.empty() ? "" : ":") + "\n";
   render_records(out, set, depth + 2, p);
 }
 
@@ -1338,7 +1343,7 @@ std::string render_explanation_text(const Explanation& e, bool color) {
       value += *let.count ? "  (" + plural(*let.count, "item", "items") + ")" : "  (empty)";
     }
     if (!let.reason.empty()) value += " — " + let.reason;
-    out += value + (let.records && let.records->count ? ":" : "") + "\n";
+    out += value + (let.records && !let.records->records.empty() ? ":" : "") + "\n";
     if (let.records) render_records(out, *let.records, 6, p);
     for (const auto& set : let.sets) render_set(out, set, 4, p);
   }
@@ -1351,6 +1356,10 @@ std::string render_explanation_text(const Explanation& e, bool color) {
     out += "\n" + p.bold("escalate to " + std::string(dsl::severity_name(escalation.severity))) + " when " +
            escalation.condition.expression + "\n";
     render_condition(out, escalation.condition, 4, p);
+    if (escalation.condition.result == Truth::True && e.outcome != Outcome::Finding) {
+      out += "    " + p.dim("(it would raise a finding to " + std::string(dsl::severity_name(escalation.severity)) +
+                          ", but there is no finding)") + "\n";
+    }
   }
 
   out += "\n";

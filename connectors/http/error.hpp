@@ -39,6 +39,11 @@ class HttpError : public std::runtime_error {
   [[nodiscard]] const std::string& curl_error() const { return details_.curl_error; }
   [[nodiscard]] int attempts() const { return details_.attempts; }
 
+ protected:
+  /// For specialised errors (authentication) that explain the failure in their own words.
+  HttpError(HttpErrorDetails details, const std::string& what)
+      : std::runtime_error(what), details_(std::move(details)) {}
+
  private:
   HttpErrorDetails details_;
 };

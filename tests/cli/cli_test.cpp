@@ -67,7 +67,7 @@ TEST(Cli, VersionAndHelp) {
   Result version = rapport("--version");
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_EQ(version.out.rfind("rapport ", 0), 0u);
-  for (const char* command : {"check", "lint", "params", "codes"}) {
+  for (const char* command : {"check", "lint", "params", "codes", "test", "doc", "explain"}) {
     Result help = rapport(std::string(command) + " --help");
     EXPECT_EQ(help.exit_code, 0) << command;
     EXPECT_NE(help.out.find("usage: rapport " + std::string(command)), std::string::npos) << command;
@@ -274,6 +274,16 @@ TEST(CliPacks, TestRunnerShowsADiffForEachFailure) {
   EXPECT_EQ(filtered.exit_code, 0);
   EXPECT_NE(filtered.out.find("\n1 passed, 0 failed\n"), std::string::npos) << filtered.out;
   EXPECT_EQ(rapport("test " + eval_case("dunbar_edges")).exit_code, 2);  // not a pack folder
+}
+
+TEST(CliPacks, ExplainWorksOnAShippedPackFolder) {
+  std::string packs = std::string(RAPPORT_SOURCE_DIR) + "/rulesets/portfolio";
+  std::string data = std::string(RAPPORT_SOURCE_DIR) + "/examples/data";
+  Result run = rapport("explain dunbar_portfolio_limit " + packs + " --data " + data +
+                       " --subject usr-000010 --as-of 2026-11-01 --records 3 --color never");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("    107 > 150 → false"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("… and 104 more"), std::string::npos) << run.out;
 }
 
 TEST(CliPacks, DocWritesTheMarkdownReference) {

@@ -221,6 +221,7 @@ TEST(ExplainAgreesWithCheck, EveryCatalogRuleOverTheExampleData) {
   engine::ExplainOptions explain_options;
   explain_options.as_of = as_of;
   explain_options.max_records = 3;
+  std::size_t explained = 0;
   for (const auto& rule : configured.pack.rules) {
     // Candidates: the first rows of the subject entity (some left out by the `where`), and every
     // subject with a finding (at most 10).
@@ -239,6 +240,12 @@ TEST(ExplainAgreesWithCheck, EveryCatalogRuleOverTheExampleData) {
       auto explanation = engine::explain(configured.pack, configured.params, pipeline.dataset, rule, subject,
                                          explain_options, error);
       ASSERT_TRUE(explanation) << rule.id << " " << subject << ": " << error.message;
+      ++explained;
+      if (explanation->selection.where) {
+        // The `where` shown part by part agrees with the subjects the rule really looks at.
+        EXPECT_EQ(explanation->included, explanation->selection.where->result == engine::Truth::True)
+            << rule.id << " " << subject;
+      }
       auto found = findings.find({rule.id, subject});
       if (found == findings.end()) {
         EXPECT_NE(explanation->outcome, engine::Outcome::Finding) << rule.id << " " << subject;
@@ -255,6 +262,7 @@ TEST(ExplainAgreesWithCheck, EveryCatalogRuleOverTheExampleData) {
       EXPECT_FALSE(engine::render_explanation_json(*explanation).empty());
     }
   }
+  EXPECT_GT(explained, 200u);
 }
 
 }  // namespace
