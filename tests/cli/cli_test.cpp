@@ -260,7 +260,8 @@ TEST(CliPacks, TestRunnerPassesAndCloses) {
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_NE(run.out.find("portfolio@1.0.0"), std::string::npos);
   EXPECT_NE(run.out.find("    PASS  one over fires\n"), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("\n3 passed, 0 failed\n"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("    PASS  records from a fixtures folder\n"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("\n5 passed, 0 failed\n"), std::string::npos) << run.out;
 }
 
 TEST(CliPacks, TestRunnerShowsADiffForEachFailure) {
