@@ -35,6 +35,7 @@ constexpr const char* kUsage =
     "  doc PACK                   print a pack's Markdown reference\n"
     "  explain RULE PACK... --data DIR --subject ID\n"
     "                             show how one rule evaluated for one subject, step by step\n"
+    "  fetch --source FILE --out DIR  fetch CRM data (Salesforce, files) as canonical files\n"
     "  codes                      list the diagnostic codes\n"
     "\n"
     "options: --help (on every command), --version\n"
@@ -355,6 +356,7 @@ int run(int argc, char** argv) {
     if (command == "test") return command_test(rest);
     if (command == "doc") return command_doc(rest);
     if (command == "explain") return command_explain(rest);
+    if (command == "fetch") return command_fetch(rest);
   } catch (const std::bad_alloc&) {
     std::cerr << "rapport " << command << ": out of memory\n";
     return kExitData;

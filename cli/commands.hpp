@@ -13,5 +13,7 @@ int command_test(const std::vector<std::string>& args);
 int command_doc(const std::vector<std::string>& args);
 /// `rapport explain RULE PACK... --data DIR --subject ID`: how one rule judged one subject.
 int command_explain(const std::vector<std::string>& args);
+/// `rapport fetch --source source.yaml --out DIR`: CRM data to canonical `<entity>.jsonl` files.
+int command_fetch(const std::vector<std::string>& args);
 
 }  // namespace rapport::cli
