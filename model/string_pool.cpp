@@ -7,9 +7,17 @@ namespace rapport::model {
 
 namespace {
 constexpr std::size_t kChunkSize = 1 << 20;
-}
+constexpr std::size_t kMinSlots = 1024;
 
-StringPool::StringPool() { index_.reserve(1024); }
+/// Slots needed for `n` strings at a load factor of at most 3/4 (a power of two).
+std::size_t slots_for(std::size_t n) {
+  std::size_t capacity = kMinSlots;
+  while (capacity / 4 * 3 < n) capacity *= 2;
+  return capacity;
+}
+}  // namespace
+
+StringPool::StringPool() { rehash(kMinSlots); }
 
 std::string_view StringPool::store(std::string_view text) {
   if (chunks_.empty() || chunks_.back().capacity - chunks_.back().used < text.size()) {
@@ -25,19 +33,52 @@ std::string_view StringPool::store(std::string_view text) {
   return {at, text.size()};
 }
 
-StrId StringPool::intern(std::string_view text) {
-  auto it = index_.find(text);
-  if (it != index_.end()) return it->second;
-  std::string_view stored = store(text);
+void StringPool::rehash(std::size_t capacity) {
+  std::vector<Slot> old;
+  old.swap(slots_);
+  slots_.assign(capacity, Slot{});
+  mask_ = capacity - 1;
+  shift_ = 64;
+  for (std::size_t c = capacity; c > 1; c >>= 1) --shift_;
+  for (const Slot& slot : old) {
+    if (!slot.id1) continue;
+    std::size_t at = home(slot.tag);
+    while (slots_[at].id1) at = (at + 1) & mask_;
+    slots_[at] = slot;
+  }
+}
+
+void StringPool::reserve(std::size_t n) {
+  if (n > views_.capacity()) views_.reserve(n);
+  std::size_t capacity = slots_for(n);
+  if (capacity > slots_.size()) rehash(capacity);
+}
+
+StrId StringPool::intern(std::string_view text, std::uint64_t text_hash) {
+  const std::uint32_t tag = tag_of(text_hash);
+  std::size_t at = home(tag);
+  for (;;) {
+    const Slot& slot = slots_[at];
+    if (!slot.id1) break;
+    if (slot.tag == tag && views_[slot.id1 - 1] == text) return slot.id1 - 1;
+    at = (at + 1) & mask_;
+  }
   auto id = static_cast<StrId>(views_.size());
-  views_.push_back(stored);
-  index_.emplace(stored, id);
+  views_.push_back(store(text));
+  slots_[at] = Slot{tag, id + 1};
+  if (views_.size() > slots_.size() / 4 * 3) rehash(slots_.size() * 2);
   return id;
 }
 
-StrId StringPool::find(std::string_view text) const {
-  auto it = index_.find(text);
-  return it == index_.end() ? kMissingStr : it->second;
+StrId StringPool::find(std::string_view text, std::uint64_t text_hash) const {
+  const std::uint32_t tag = tag_of(text_hash);
+  std::size_t at = home(tag);
+  for (;;) {
+    const Slot& slot = slots_[at];
+    if (!slot.id1) return kMissingStr;
+    if (slot.tag == tag && views_[slot.id1 - 1] == text) return slot.id1 - 1;
+    at = (at + 1) & mask_;
+  }
 }
 
 }  // namespace rapport::model

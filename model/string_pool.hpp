@@ -2,6 +2,7 @@
 // Interned strings: text, enum values and ids compare as integers.
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <string>
@@ -14,17 +15,52 @@ namespace rapport::model {
 using StrId = std::uint32_t;
 constexpr StrId kMissingStr = 0xFFFFFFFFu;
 
-/// Owns each distinct string once; ids are dense and stable for the pool's life.
+/// Owns each distinct string once; ids are dense (first-interned order) and stable for the pool's
+/// life, and so are the views returned by view().
+///
+/// The index is an open-addressing table (linear probing) of (32-bit hash, id) slots: an intern is
+/// one probe sequence, and a caller that already hashed the text with StringPool::hash() (the
+/// loader's chunk-local pools do) can pass the hash so the text is not hashed again.
 class StringPool {
  public:
   StringPool();
   StringPool(const StringPool&) = delete;
   StringPool& operator=(const StringPool&) = delete;
 
+  /// The hash intern()/find() use; pass it to the two-argument overloads to skip rehashing.
+  static std::uint64_t hash(std::string_view text) {
+    const char* data = text.data();
+    std::size_t size = text.size();
+    std::uint64_t h = 0x9E3779B97F4A7C15ull ^ (static_cast<std::uint64_t>(size) * 0xff51afd7ed558ccdull);
+    while (size >= 8) {
+      std::uint64_t word;
+      std::memcpy(&word, data, 8);
+      h = (h ^ word) * 0xbf58476d1ce4e5b9ull;
+      h ^= h >> 31;
+      data += 8;
+      size -= 8;
+    }
+    std::uint64_t tail = 0;
+    if (size) std::memcpy(&tail, data, size);
+    h = (h ^ tail) * 0x94d049bb133111ebull;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    return h;
+  }
+
   /// The id of `text`, adding it if new.
-  StrId intern(std::string_view text);
-  /// The id of `text` if present.
-  [[nodiscard]] StrId find(std::string_view text) const;
+  StrId intern(std::string_view text) { return intern(text, hash(text)); }
+  /// Same, with `text_hash == hash(text)` already computed.
+  StrId intern(std::string_view text, std::uint64_t text_hash);
+  /// The id of `text` if present, else kMissingStr.
+  [[nodiscard]] StrId find(std::string_view text) const { return find(text, hash(text)); }
+  [[nodiscard]] StrId find(std::string_view text, std::uint64_t text_hash) const;
+  /// Hints that the slot for a string with this hash will be probed soon (batch interning).
+  void prefetch(std::uint64_t text_hash) const { __builtin_prefetch(&slots_[home(tag_of(text_hash))]); }
+  /// Makes room for `n` strings in total without rehashing.
+  void reserve(std::size_t n);
+
   [[nodiscard]] std::string_view view(StrId id) const { return views_[id]; }
   [[nodiscard]] std::size_t size() const { return views_.size(); }
 
@@ -34,11 +70,24 @@ class StringPool {
     std::size_t used = 0;
     std::size_t capacity = 0;
   };
+  struct Slot {
+    std::uint32_t tag = 0;   // 32 bits of the string's hash
+    std::uint32_t id1 = 0;   // id + 1, 0 = empty
+  };
+  static std::uint32_t tag_of(std::uint64_t h) { return static_cast<std::uint32_t>(h ^ (h >> 32)); }
+  // Home slot from the tag (so the table can be rebuilt without the strings); Fibonacci hashing
+  // keeps the position and the tag comparison independent enough.
+  [[nodiscard]] std::size_t home(std::uint32_t tag) const {
+    return static_cast<std::size_t>((static_cast<std::uint64_t>(tag) * 0x9E3779B97F4A7C15ull) >> shift_);
+  }
   std::string_view store(std::string_view text);
+  void rehash(std::size_t capacity);
 
   std::vector<Chunk> chunks_;
   std::vector<std::string_view> views_;
-  std::unordered_map<std::string_view, StrId> index_;
+  std::vector<Slot> slots_;  // power-of-two size, at most 3/4 full
+  std::size_t mask_ = 0;
+  unsigned shift_ = 64;
 };
 
 }  // namespace rapport::model

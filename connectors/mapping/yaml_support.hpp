@@ -1,35 +1,20 @@
 #pragma once
-// yaml-cpp nodes with their source file, so connector configuration mistakes are reported at
-// file:line:col like rule-file mistakes (the same pattern as packs/yaml_support.hpp).
+// The YAML-with-positions helpers connectors use (shared with every layer: yamlio/).
 
-#include <yaml-cpp/yaml.h>
-
-#include <optional>
 #include <string>
-#include <vector>
+#include <string_view>
 
-#include "diag/diagnostic.hpp"
+#include "yamlio/yaml_diag.hpp"
 
 namespace rapport::connectors {
 
-/// The byte span of a node in its file (from its mark).
-diag::Span span_of(const YAML::Node& node, const diag::SourceFile& file);
-
-/// `path:line:col` of a node: a place to name without showing the line (for secrets).
-std::string place_of(const YAML::Node& node, const diag::SourceFile& file);
-
-/// Reads and parses a YAML file; reports unreadable files and syntax errors (with position).
-std::optional<YAML::Node> load_yaml(const std::string& path, diag::SourceFilePtr& file, diag::DiagnosticSink& sink);
-
-/// Reports keys of `map` not in `allowed`, with a did-you-mean hint. Returns false if any.
-bool check_keys(const YAML::Node& map, const diag::SourceFilePtr& file, const std::vector<std::string>& allowed,
-                std::string_view where, diag::DiagnosticSink& sink);
-
-/// The scalar text of a node, or reports that `what` must be text and returns nullopt.
-std::optional<std::string> scalar_text(const YAML::Node& node, const diag::SourceFilePtr& file, std::string_view what,
-                                       diag::DiagnosticSink& sink);
+using yamlio::check_keys;
+using yamlio::load_yaml;
+using yamlio::place_of;
+using yamlio::scalar_text;
+using yamlio::span_of;
 
 /// "`name`".
-std::string quote(std::string_view name);
+inline std::string quote(std::string_view name) { return "`" + std::string(name) + "`"; }
 
 }  // namespace rapport::connectors

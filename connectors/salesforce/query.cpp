@@ -6,6 +6,8 @@
 #include "connectors/http/form.hpp"
 #include "connectors/http/redact.hpp"
 
+#include "model/time.hpp"
+
 namespace rapport::salesforce {
 
 namespace json = boost::json;
@@ -31,39 +33,8 @@ int number(std::string_view text, std::size_t at, std::size_t count) {
   return value;
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-long long days_from_civil(int y, int m, int d) {
-  y -= m <= 2;
-  const int era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * static_cast<unsigned>(m + (m > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return static_cast<long long>(era) * 146097 + static_cast<long long>(doe) - 719468;
-}
-
-std::string format_utc(long long seconds) {
-  long long days = seconds / 86400;
-  long long rest = seconds % 86400;
-  if (rest < 0) {
-    rest += 86400;
-    --days;
-  }
-  // civil_from_days
-  days += 719468;
-  const long long era = (days >= 0 ? days : days - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(days - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  long long y = static_cast<long long>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", y, m, d, rest / 3600, rest / 60 % 60,
-                rest % 60);
-  return buffer;
-}
+/// The canonical model's UTC form, from seconds since the epoch.
+std::string format_utc(long long seconds) { return model::format_timestamp(static_cast<double>(seconds)); }
 
 }  // namespace
 
@@ -142,7 +113,7 @@ std::optional<std::string> to_utc_timestamp(std::string_view text) {
   }
   int y = number(text, 0, 4), mo = number(text, 5, 2), d = number(text, 8, 2);
   if (mo < 1 || mo > 12 || d < 1 || d > 31) return std::nullopt;
-  long long seconds = days_from_civil(y, mo, d) * 86400;
+  long long seconds = model::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400;
   if (text.size() == 10) return format_utc(seconds);
   if (text[10] != 'T' || !digits(text, 11, 2) || text[13] != ':' || !digits(text, 14, 2)) return std::nullopt;
   int h = number(text, 11, 2), mi = number(text, 14, 2), s = 0;

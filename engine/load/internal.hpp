@@ -78,6 +78,7 @@ class Arena {
   std::size_t capacity_ = 0;
 };
 
+/// model::StringPool::hash() of the bytes.
 std::uint64_t hash_bytes(const char* data, std::size_t size);
 
 /// Chunk-local interning: distinct strings get dense local ids in first-occurrence order. The views
@@ -90,10 +91,13 @@ class LocalPool {
   void clear();
   [[nodiscard]] std::size_t size() const { return views_.size(); }
   [[nodiscard]] std::string_view view(std::uint32_t id) const { return views_[id]; }
+  /// model::StringPool::hash() of the string (computed once, reused when merging).
+  [[nodiscard]] std::uint64_t hash(std::uint32_t id) const { return hashes_[id]; }
 
  private:
   void grow();
   std::vector<std::string_view> views_;
+  std::vector<std::uint64_t> hashes_;  // per local id
   std::vector<std::uint32_t> slots_;  // local id + 1, 0 = empty
   std::vector<std::uint32_t> tags_;   // high hash bits of the slot's string
   std::size_t mask_ = 0;

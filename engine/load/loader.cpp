@@ -36,6 +36,7 @@ struct FileState {
   std::vector<std::size_t> bounds;  // chunk boundaries
   model::Table* table = nullptr;
   bool id_column = false;  // `id` was requested as a field: also give it a Text column
+  bool reserved = false;   // reserve_for_file() ran (after the first merged chunk)
   // merge state
   std::size_t expected_start = 0;   // where the next chunk must start to be valid (CSV)
   std::uint64_t line_at_expected = 1;
@@ -317,9 +318,22 @@ class Loader {
     model::Table& table = *state.table;
     model::StringPool& strings = dataset_.strings;
 
-    // Local -> global strings, in local first-occurrence order (deterministic).
-    global_.resize(out->pool.size());
-    for (std::uint32_t i = 0; i < out->pool.size(); ++i) global_[i] = strings.intern(out->pool.view(i));
+    // Local -> global strings, in local first-occurrence order (deterministic). The chunk pool
+    // already hashed each string; the shared pool's slots are prefetched a few strings ahead.
+    const std::size_t pool_before = strings.size();
+    const LocalPool& local_pool = out->pool;
+    const std::size_t distinct = local_pool.size();
+    global_.resize(distinct);
+    constexpr std::size_t kPrefetchAhead = 8;
+    for (std::size_t i = 0; i < std::min(kPrefetchAhead, distinct); ++i) {
+      strings.prefetch(local_pool.hash(static_cast<std::uint32_t>(i)));
+    }
+    for (std::size_t i = 0; i < distinct; ++i) {
+      if (i + kPrefetchAhead < distinct) strings.prefetch(local_pool.hash(static_cast<std::uint32_t>(i + kPrefetchAhead)));
+      auto local = static_cast<std::uint32_t>(i);
+      global_[i] = strings.intern(local_pool.view(local), local_pool.hash(local));
+    }
+    if (!state.reserved) reserve_for_file(state, *out, strings.size() - pool_before);
     if (row_of_str_.size() < strings.size()) row_of_str_.resize(strings.size(), model::kNoRow);
 
     // Duplicate ids (the first occurrence wins).
@@ -356,6 +370,51 @@ class Loader {
 
   using StrIdRef = model::StrId;
 
+  /// After the first chunk of a file: sizes the table's vectors, and the shared string pool, for
+  /// the whole file by extrapolating the chunk's rows (and new strings) per byte. Avoids the
+  /// rehashing and the reallocation copies (and their peak memory) of growing as rows arrive.
+  void reserve_for_file(FileState& state, const ChunkOut& out, std::size_t new_strings) {
+    state.reserved = true;
+    const std::size_t parsed = out.end_pos > out.start ? out.end_pos - out.start : 0;
+    const std::size_t rows = out.ids.size();
+    if (parsed == 0 || rows == 0) return;
+    const std::size_t remaining = state.plan.size > out.end_pos ? state.plan.size - out.end_pos : 0;
+    if (remaining == 0) return;
+    auto extrapolate = [&](std::size_t count) {
+      const double scale = static_cast<double>(parsed + remaining) / static_cast<double>(parsed);
+      return static_cast<std::size_t>(static_cast<double>(count) * scale * 1.02) + 16;
+    };
+    const std::size_t total_rows = extrapolate(rows);
+    model::Table& table = *state.table;
+    table.ids.reserve(total_rows);
+    table.source_lines.reserve(total_rows);
+    for (const model::Column& local : out.columns) {
+      model::Column& column = table.columns[local.def.name];
+      switch (local.def.type) {
+        case model::FieldType::Number:
+        case model::FieldType::Bool:
+        case model::FieldType::Timestamp:
+        case model::FieldType::Date:
+          column.numbers.reserve(total_rows);
+          break;
+        case model::FieldType::Text:
+        case model::FieldType::Enum:
+        case model::FieldType::Ref:
+          column.strings.reserve(total_rows);
+          break;
+        case model::FieldType::TextList:
+          column.list_offsets.reserve(total_rows + 1);
+          column.list_present.reserve(total_rows);
+          column.list_items.reserve(extrapolate(local.list_items.size()));
+          break;
+      }
+    }
+    model::StringPool& strings = dataset_.strings;
+    const std::size_t remaining_strings = extrapolate(new_strings) - new_strings;
+    strings.reserve(strings.size() + remaining_strings);
+    row_of_str_.reserve(strings.size() + remaining_strings);
+  }
+
   void append_rows(model::Table& table, const ChunkOut& out, std::uint64_t line_base, bool all) {
     using model::FieldType;
     const std::size_t rows = out.ids.size();
@@ -383,7 +442,9 @@ class Loader {
         case FieldType::Text:
         case FieldType::Enum:
         case FieldType::Ref:
-          column.strings.reserve(column.strings.size() + rows);
+          if (column.strings.capacity() < column.strings.size() + rows) {  // geometric, not per chunk
+            column.strings.reserve(std::max(column.strings.size() + rows, 2 * column.strings.capacity()));
+          }
           for (std::size_t r = 0; r < rows; ++r) {
             if (all || keep_[r]) column.strings.push_back(remap(local.strings[r]));
           }

@@ -139,27 +139,13 @@ std::string_view Arena::copy(std::string_view text) {
 }
 
 std::uint64_t hash_bytes(const char* data, std::size_t size) {
-  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ (static_cast<std::uint64_t>(size) * 0xff51afd7ed558ccdull);
-  while (size >= 8) {
-    std::uint64_t word;
-    std::memcpy(&word, data, 8);
-    h = (h ^ word) * 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 31;
-    data += 8;
-    size -= 8;
-  }
-  std::uint64_t tail = 0;
-  if (size) std::memcpy(&tail, data, size);
-  h = (h ^ tail) * 0x94d049bb133111ebull;
-  h ^= h >> 29;
-  h *= 0xbf58476d1ce4e5b9ull;
-  h ^= h >> 32;
-  return h;
+  return model::StringPool::hash(std::string_view(data, size));
 }
 
 void LocalPool::clear() {
   if (views_.empty()) return;
   views_.clear();
+  hashes_.clear();
   std::fill(slots_.begin(), slots_.end(), 0);
 }
 
@@ -175,7 +161,7 @@ void LocalPool::grow() {
   std::vector<std::uint32_t> tags(capacity, 0);
   std::size_t mask = capacity - 1;
   for (std::uint32_t id = 0; id < views_.size(); ++id) {
-    std::uint64_t h = hash_bytes(views_[id].data(), views_[id].size());
+    std::uint64_t h = hashes_[id];
     std::size_t at = h & mask;
     while (slots[at]) at = (at + 1) & mask;
     slots[at] = id + 1;
@@ -198,6 +184,7 @@ std::uint32_t LocalPool::intern(std::string_view text) {
   }
   auto id = static_cast<std::uint32_t>(views_.size());
   views_.push_back(text);
+  hashes_.push_back(h);
   slots_[at] = id + 1;
   tags_[at] = tag;
   if (views_.size() * 2 > slots_.size()) grow();

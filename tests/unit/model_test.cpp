@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "model/schema.hpp"
 #include "model/string_pool.hpp"
 #include "model/time.hpp"
@@ -70,6 +73,70 @@ TEST(ModelStringPool, InternsOnce) {
   EXPECT_EQ(pool.find("missing"), kMissingStr);
   for (int i = 0; i < 100000; ++i) pool.intern("s" + std::to_string(i));
   EXPECT_EQ(pool.view(a), "strategic");  // views stay valid as the pool grows
+}
+
+TEST(ModelStringPool, IdsAreDenseInFirstInternedOrderAcrossGrowth) {
+  StringPool pool;
+  std::vector<const char*> data;
+  for (int i = 0; i < 50000; ++i) {
+    std::string text = "id-" + std::to_string(i * 7919 % 50000);
+    EXPECT_EQ(pool.intern(text), static_cast<StrId>(i));
+    data.push_back(pool.view(static_cast<StrId>(i)).data());
+  }
+  EXPECT_EQ(pool.size(), 50000u);
+  for (int i = 0; i < 50000; ++i) {
+    std::string text = "id-" + std::to_string(i * 7919 % 50000);
+    EXPECT_EQ(pool.intern(text), static_cast<StrId>(i));  // no new id for a known string
+    EXPECT_EQ(pool.find(text), static_cast<StrId>(i));
+    EXPECT_EQ(pool.view(static_cast<StrId>(i)), text);
+    EXPECT_EQ(pool.view(static_cast<StrId>(i)).data(), data[static_cast<std::size_t>(i)]);  // stable storage
+  }
+  EXPECT_EQ(pool.size(), 50000u);
+  EXPECT_EQ(pool.find("id-50000"), kMissingStr);
+}
+
+TEST(ModelStringPool, EmptyAndBinaryStrings) {
+  StringPool pool;
+  StrId empty = pool.intern("");
+  StrId nul = pool.intern(std::string_view("a\0b", 3));
+  StrId a = pool.intern("a");
+  EXPECT_NE(empty, nul);
+  EXPECT_NE(nul, a);
+  EXPECT_EQ(pool.intern(std::string()), empty);
+  EXPECT_EQ(pool.find(std::string_view("a\0b", 3)), nul);
+  EXPECT_EQ(pool.find(std::string_view("a\0c", 3)), kMissingStr);
+  EXPECT_EQ(pool.view(empty), "");
+  EXPECT_EQ(pool.view(nul).size(), 3u);
+  std::string big(3u << 20, 'x');  // larger than an arena chunk
+  StrId b = pool.intern(big);
+  EXPECT_EQ(pool.view(b), big);
+  EXPECT_EQ(pool.find(big), b);
+}
+
+TEST(ModelStringPool, PrecomputedHashMatchesPlainIntern) {
+  StringPool pool;
+  StrId a = pool.intern("acct-1", StringPool::hash("acct-1"));
+  EXPECT_EQ(pool.intern("acct-1"), a);
+  EXPECT_EQ(pool.find("acct-1", StringPool::hash("acct-1")), a);
+  StrId b = pool.intern("acct-2");
+  EXPECT_EQ(pool.intern("acct-2", StringPool::hash("acct-2")), b);
+  EXPECT_EQ(StringPool::hash("acct-1"), StringPool::hash(std::string("acct-") + "1"));
+  EXPECT_EQ(pool.find("acct-3", StringPool::hash("acct-3")), kMissingStr);
+  EXPECT_EQ(pool.size(), 2u);
+}
+
+TEST(ModelStringPool, ReserveKeepsIdsAndViews) {
+  StringPool pool;
+  StrId a = pool.intern("before");
+  const char* at = pool.view(a).data();
+  pool.reserve(200000);  // rebuilds the index
+  EXPECT_EQ(pool.find("before"), a);
+  EXPECT_EQ(pool.view(a).data(), at);
+  for (int i = 0; i < 200000; ++i) EXPECT_EQ(pool.intern("r" + std::to_string(i)), static_cast<StrId>(i + 1));
+  pool.reserve(10);  // smaller than the size: no effect
+  EXPECT_EQ(pool.size(), 200001u);
+  EXPECT_EQ(pool.find("r199999"), 200000u);
+  EXPECT_EQ(pool.intern("before"), a);
 }
 
 }  // namespace

@@ -1,14 +1,16 @@
-#include "connectors/mapping/yaml_support.hpp"
+#include "yamlio/yaml_diag.hpp"
 
 #include <algorithm>
 
 #include "diag/suggest.hpp"
 
-namespace rapport::connectors {
+namespace rapport::yamlio {
 
 using diag::Code;
 
+namespace {
 std::string quote(std::string_view name) { return "`" + std::string(name) + "`"; }
+}  // namespace
 
 diag::Span span_of(const YAML::Node& node, const diag::SourceFile& file) {
   YAML::Mark mark = node.Mark();
@@ -74,4 +76,24 @@ std::optional<std::string> scalar_text(const YAML::Node& node, const diag::Sourc
   return std::nullopt;
 }
 
-}  // namespace rapport::connectors
+std::optional<std::vector<std::string>> text_list(const YAML::Node& node, const diag::SourceFilePtr& file,
+                                                  std::string_view what, diag::DiagnosticSink& sink) {
+  std::vector<std::string> out;
+  if (node.IsScalar()) {
+    out.push_back(node.Scalar());
+    return out;
+  }
+  if (!node.IsSequence()) {
+    sink.error(Code::ParamOverrideType, file, span_of(node, *file), std::string(what) + " must be a list of text")
+        .help("for example: [a, b]");
+    return std::nullopt;
+  }
+  for (const auto& item : node) {
+    auto text = scalar_text(item, file, what, sink);
+    if (!text) return std::nullopt;
+    out.push_back(*text);
+  }
+  return out;
+}
+
+}  // namespace rapport::yamlio
