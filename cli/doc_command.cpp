@@ -231,6 +231,21 @@ int command_doc(const std::vector<std::string>& args) {
       }
     }
   }
+  for (std::size_t index : own) {
+    const auto& pack = pipeline.packs[index].pack;
+    for (const auto& plan : pack.plans) {
+      out << "\n## Plan " << plan.id.name << "\n\n";
+      if (plan.attributes.title) out << "**" << plan.attributes.title->value << "**\n\n";
+      if (plan.attributes.rationale) out << plan.attributes.rationale->value << "\n\n";
+      out << "- Assigns: " << plan.assign.entity.name << " to " << plan.to.entity.name << ", rewriting `"
+          << source_text(pack, plan.by.span) << "`\n";
+      for (const auto& keep : plan.keeps) out << "- Keeps in place: `" << source_text(pack, keep.span) << "`\n";
+      for (const auto& limit : plan.limits) out << "- Limit: `" << source_text(pack, limit.span) << "`\n";
+      for (const auto& prefer : plan.prefers) out << "- Prefers: `" << source_text(pack, prefer.span) << "`\n";
+      if (plan.overflow) out << "- Overflow to: `" << source_text(pack, plan.overflow->span) << "`\n";
+      out << "\nPlans are solved by `rapport plan` (a later release); `rapport check` does not run them.\n";
+    }
+  }
   std::cout << out.str();
   return kExitClean;
 }
