@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "cli/pipeline.hpp"
@@ -122,14 +123,15 @@ int command_check(const std::vector<std::string>& args) {
   CommonOptions common;
   PipelineOptions options;
   options.rapport_version = RAPPORT_VERSION;
-  std::string data_dir, params_hint, as_of_text, format = "text", output, fail_on = "none", on_bad_record = "fail";
+  std::string data_dir, source_file, params_hint, as_of_text, format = "text", output, fail_on = "none", on_bad_record = "fail";
   std::vector<std::string> rules;
   bool timings = false;
   po::options_description desc("options");
   desc.add_options()
       ("pack", po::value(&options.pack_paths)->multitoken(), "rule file or directory (repeatable; also positional)")
       ("timings", po::bool_switch(&timings), "print the time each stage and rule took to standard error")
-      ("data,d", po::value(&data_dir)->required(), "directory of <entity>.jsonl or <entity>.csv files")
+      ("data,d", po::value(&data_dir), "directory of <entity>.jsonl or <entity>.csv files")
+      ("source", po::value(&source_file), "fetch the data from a CRM source (source.yaml) instead of --data")
       ("params,p", po::value(&options.param_files)->composing(), "YAML parameter override file (repeatable, applied in order)")
       ("set,s", po::value(&options.sets)->composing(), "override one parameter: name=value or name[key]=value (repeatable)")
       ("as-of", po::value(&as_of_text), "the date or UTC timestamp `now` means (default: the current time)")
@@ -142,7 +144,7 @@ int command_check(const std::vector<std::string>& args) {
   po::positional_options_description positional;
   positional.add("pack", -1);
   po::variables_map vm;
-  const char* synopsis = "PACK... --data DIR [options]";
+  const char* synopsis = "PACK... (--data DIR | --source source.yaml) [options]";
   if (auto stop = parse_options("check", args, desc, positional, vm, synopsis)) return *stop;
   if (auto stop = validate_common("check", common)) return *stop;
   if (options.pack_paths.empty()) {
@@ -173,6 +175,23 @@ int command_check(const std::vector<std::string>& args) {
       return kExitUsage;
     }
     as_of = *parsed;
+  }
+  if (data_dir.empty() == source_file.empty()) {
+    std::cerr << "rapport check: give the data with exactly one of --data DIR or --source source.yaml\nusage: rapport check "
+              << synopsis << "\n";
+    return kExitUsage;
+  }
+  // A source is fetched into a scratch folder first, then checked like any export.
+  std::optional<ScratchFolder> fetched;
+  if (!source_file.empty()) {
+    fetched.emplace();
+    if (fetched->path().empty()) {
+      std::cerr << "rapport check: cannot create a temporary folder for the fetched data\n";
+      return kExitData;
+    }
+    int status = fetch_into(source_file, fetched->path(), common.quiet, use_color(common, stderr));
+    if (status != kExitClean) return status;
+    data_dir = fetched->path();
   }
   options.data_dir = data_dir;
   options.only_rules = rules;

@@ -7,6 +7,24 @@
 
 namespace rapport::cli {
 
+/// A temporary folder (under the system's temp dir) removed with everything in it on scope exit;
+/// `path()` is empty when it could not be created.
+class ScratchFolder {
+ public:
+  ScratchFolder();
+  ~ScratchFolder();
+  ScratchFolder(const ScratchFolder&) = delete;
+  ScratchFolder& operator=(const ScratchFolder&) = delete;
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+/// Fetches a CRM source into `out_dir` (as `rapport fetch` does), printing its diagnostics;
+/// returns the exit code (0, 2 or 3).
+int fetch_into(const std::string& source_path, const std::string& out_dir, bool quiet, bool color);
+
 /// `rapport test PACK...`: runs pack test cases.
 int command_test(const std::vector<std::string>& args);
 /// `rapport doc PACK`: a pack's Markdown reference.

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -42,19 +43,39 @@ int command_fetch(const std::vector<std::string>& args) {
     std::cerr << "rapport fetch: --color must be auto, always or never, got `" << color << "`\n";
     return kExitUsage;
   }
+  bool use_color = color == "always" || (color == "auto" && ::isatty(2) && std::getenv("NO_COLOR") == nullptr);
+  return fetch_into(options.source_path, options.out_dir, quiet, use_color);
+}
+
+int fetch_into(const std::string& source_path, const std::string& out_dir, bool quiet, bool color) {
+  source::FetchOptions options;
+  options.source_path = source_path;
+  options.out_dir = out_dir;
   source::FetchReport report = source::fetch(options);
   if (!report.sink.diagnostics().empty()) {
     diag::RenderOptions render;
-    render.color = color == "always" || (color == "auto" && ::isatty(2) && std::getenv("NO_COLOR") == nullptr);
+    render.color = color;
     std::cerr << diag::render_text(report.sink.sorted(), render);
   }
   if (!report.error.empty()) std::cerr << "rapport fetch: " << report.error << "\n";
   if (report.exit_code == source::kFetchOk && !quiet) {
     for (const auto& [entity, records] : report.written) {
-      std::cerr << "wrote " << records << " record(s) to " << options.out_dir << "/" << entity << "\n";
+      std::cerr << "fetched " << records << " record(s) of " << entity << "\n";
     }
   }
   return report.exit_code;
+}
+
+ScratchFolder::ScratchFolder() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "rapport-XXXXXX").string();
+  std::vector<char> buffer(pattern.begin(), pattern.end());
+  buffer.push_back('\0');
+  if (::mkdtemp(buffer.data())) path_ = buffer.data();
+}
+
+ScratchFolder::~ScratchFolder() {
+  std::error_code ec;
+  if (!path_.empty()) std::filesystem::remove_all(path_, ec);
 }
 
 }  // namespace rapport::cli

@@ -23,25 +23,6 @@ namespace po = boost::program_options;
 
 namespace {
 
-/// A temporary folder removed when it goes out of scope.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "rapport-test-XXXXXX").string();
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    if (::mkdtemp(buffer.data())) path_ = buffer.data();
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  [[nodiscard]] const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 /// "high dunbar_portfolio_limit u1" (+ the message when the expectation names one).
 struct Line {
   std::string key;
@@ -113,7 +94,7 @@ struct CaseOutcome {
 CaseOutcome run_case(const std::string& pack_dir, const packs::TestCase& test, const std::vector<std::string>& own_rules,
                      const std::map<std::string, std::set<std::string>>& needed, const std::string& rapport_version) {
   CaseOutcome outcome;
-  ScratchDir scratch;
+  ScratchFolder scratch;
   std::string error;
   if (scratch.path().empty() || !write_case_data(test, needed, scratch.path(), error)) {
     outcome.details = "      " + (error.empty() ? std::string("cannot create a temporary folder") : error) + "\n";

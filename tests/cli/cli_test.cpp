@@ -80,7 +80,7 @@ TEST(Cli, VersionAndHelp) {
 }
 
 TEST(Cli, UsageErrorsExitTwo) {
-  EXPECT_EQ(rapport("check " + eval_case("dunbar_edges")).exit_code, 2);  // --data is required
+  EXPECT_EQ(rapport("check " + eval_case("dunbar_edges")).exit_code, 2);  // --data or --source is required
   Result format = rapport("check " + eval_case("dunbar_edges") + " --data x --format xml");
   EXPECT_EQ(format.exit_code, 2);
   EXPECT_NE(format.err.find("--format must be text, json or csv"), std::string::npos);
@@ -164,6 +164,26 @@ TEST(Cli, DisabledRulesNeedNoData) {
                        "/data --params " + (dir.path() / "off.yaml").string() + " --color never");
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(run.out.find("0 findings (none) from 0 rules"), std::string::npos) << run.out;
+}
+
+TEST(Cli, CheckFromASourceEqualsCheckFromFiles) {
+  TempDir dir;
+  std::string data = std::string(RAPPORT_SOURCE_DIR) + "/examples/data";
+  std::ofstream(dir.path() / "source.yaml") << "kind: files\npath: " << data
+                                            << "\nobjects: [users, accounts, contacts, opportunities, activities, cases, contracts]\n";
+  std::string pack = std::string(RAPPORT_SOURCE_DIR) + "/examples/rules";
+  Result files = rapport("check " + pack + " --data " + data + " --as-of 2026-11-01 --format json");
+  Result source = rapport("check " + pack + " --source " + (dir.path() / "source.yaml").string() +
+                          " --as-of 2026-11-01 --format json -q");
+  ASSERT_EQ(source.exit_code, 0) << source.err;
+  EXPECT_EQ(files.out, source.out);
+  EXPECT_NE(source.out.find("\"rule\": \"neglected_long_tail\""), std::string::npos);
+  Result both = rapport("check " + pack + " --data " + data + " --source " + (dir.path() / "source.yaml").string());
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("exactly one of --data DIR or --source"), std::string::npos) << both.err;
+  std::ofstream(dir.path() / "bad.yaml") << "kind: files\npaht: " << data << "\n";
+  Result bad = rapport("check " + pack + " --source " + (dir.path() / "bad.yaml").string() + " --color never");
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
 }
 
 TEST(Cli, RuleErrorsExitTwoWithDiagnostics) {
