@@ -173,7 +173,7 @@ void prepare(const PipelineOptions& options, Pipeline& p) {
     }
   }
   for (const auto& path : options.param_files) {
-    for (auto& pack : p.packs) packs::apply_param_file(pack, path, p.packs.size() == 1, p.sink);
+    packs::apply_param_file(p.packs, path, p.sink);
   }
   for (const auto& assignment : options.sets) packs::apply_set(p.packs, assignment, p.sink);
   if (p.sink.has_errors()) p.exit_code = kExitUsage;

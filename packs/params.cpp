@@ -165,26 +165,12 @@ bool apply_param_block(const std::vector<ConfiguredPack*>& targets, const ParamB
   return ok;
 }
 
-bool apply_param_file(ConfiguredPack& target, const std::string& path, bool only_pack, diag::DiagnosticSink& sink) {
-  std::string error;
-  auto file = diag::read_source_file(path, error);
-  if (!file) {
-    sink.error(Code::YamlSyntax, nullptr, {}, error);
-    return false;
-  }
-  YAML::Node root;
-  try {
-    root = YAML::Load(file->text());
-  } catch (const YAML::Exception& e) {
-    auto pos = static_cast<std::uint32_t>(e.mark.pos < 0 ? 0 : e.mark.pos);
-    sink.error(Code::YamlSyntax, file, {pos, pos + 1}, "the YAML cannot be parsed: " + e.msg);
-    return false;
-  }
-  if (!root.IsMap()) {
-    if (root.IsNull()) return true;  // an empty file overrides nothing
-    sink.error(Code::YamlSyntax, file, span_of(root, *file), "a parameter file is a YAML map with `pack`, `params` and `rules`");
-    return false;
-  }
+namespace {
+
+/// Applies one parsed override file to one pack (see apply_param_file).
+bool apply_param_root(ConfiguredPack& target, const diag::SourceFilePtr& file, const YAML::Node& root,
+                      const std::string& path, bool only_pack, diag::DiagnosticSink& sink) {
+  if (!root.IsMap()) return true;  // an empty file overrides nothing
   bool ok = true;
   if (auto pack = root["pack"]) {
     if (pack.Scalar() != target.pack.name) {
@@ -282,6 +268,21 @@ bool apply_param_file(ConfiguredPack& target, const std::string& path, bool only
       ok = false;
     }
   }
+  return ok;
+}
+
+}  // namespace
+
+bool apply_param_file(std::vector<ConfiguredPack>& packs, const std::string& path, diag::DiagnosticSink& sink) {
+  diag::SourceFilePtr file;
+  auto root = load_yaml(path, file, sink);  // read and parsed once, whatever the number of packs
+  if (!root) return false;
+  if (!root->IsMap() && !root->IsNull()) {
+    sink.error(Code::YamlSyntax, file, span_of(*root, *file), "a parameter file is a YAML map with `pack`, `params` and `rules`");
+    return false;
+  }
+  bool ok = true;
+  for (auto& pack : packs) ok = apply_param_root(pack, file, *root, path, packs.size() == 1, sink) && ok;
   return ok;
 }
 

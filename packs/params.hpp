@@ -17,13 +17,13 @@ struct ConfiguredPack {
   dsl::ParamValues params;
 };
 
-/// Applies one override file:
-///   pack: b2b_cx            # optional when it is the only pack; must match
+/// Applies one override file to the packs of a run:
+///   pack: b2b_cx            # optional when there is only one pack; must match
 ///   params: { dunbar_limit: 120, separation_window: 21d, tier_weight: { strategic: 10 } }
 ///   rules:  { onsite_presence_strategic: { enabled: false }, some_rule: { severity: critical } }
-/// A file whose `pack` names another loaded pack is skipped for this one (returns true).
-/// Every mistake is reported at the YAML position with a hint. Returns false on errors.
-bool apply_param_file(ConfiguredPack& target, const std::string& path, bool only_pack, diag::DiagnosticSink& sink);
+/// The file is read once; with several packs it applies to the one its `pack` names. Every
+/// mistake is reported at the YAML position with a hint. Returns false on errors.
+bool apply_param_file(std::vector<ConfiguredPack>& packs, const std::string& path, diag::DiagnosticSink& sink);
 
 /// Applies `name=value` or `name[key]=value` to every pack that has the parameter; an
 /// assignment no pack knows is an error (with did-you-mean). Returns false on errors.

@@ -228,6 +228,17 @@ TEST(Cli, BadOverridesPointIntoTheYaml) {
   EXPECT_NE(unknown.err.find("no loaded pack has a parameter `dunbar`"), std::string::npos) << unknown.err;
 }
 
+TEST(Cli, ABrokenOverrideFileIsReportedOnceWhateverTheNumberOfPacks) {
+  TempDir dir;
+  std::ofstream(dir.path() / "broken.yaml") << "pack: portfolio\nparams: { dunbar_limit: 120\n";
+  Result run = rapport("params " + eval_case("dunbar_edges") + " " + eval_case("lists_and_keys") + " --params " +
+                       (dir.path() / "broken.yaml").string() + " --color never");
+  EXPECT_EQ(run.exit_code, 2);
+  std::size_t reports = 0;
+  for (auto at = run.err.find("error[PAR5001]"); at != std::string::npos; at = run.err.find("error[PAR5001]", at + 1)) ++reports;
+  EXPECT_EQ(reports, 1u) << run.err;
+}
+
 TEST(Cli, CodesListsTheTable) {
   Result run = rapport("codes");
   EXPECT_EQ(run.exit_code, 0);
