@@ -36,6 +36,7 @@ constexpr const char* kUsage =
     "  doc PACK                   print a pack's Markdown reference\n"
     "  explain RULE PACK... --data DIR --subject ID\n"
     "                             show how one rule evaluated for one subject, step by step\n"
+    "  plan PACK... --data DIR    propose the fewest reassignments that keep every limit of a plan\n"
     "  fetch --source FILE --out DIR  fetch CRM data (Salesforce, files) as canonical files\n"
     "  codes                      list the diagnostic codes\n"
     "\n"
@@ -166,16 +167,13 @@ int command_check(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   options.on_bad_record = on_bad_record == "skip" ? load::BadRecordPolicy::Skip : load::BadRecordPolicy::Fail;
-  double as_of = static_cast<double>(std::time(nullptr));
-  if (!as_of_text.empty()) {
-    auto parsed = model::parse_date_or_timestamp(as_of_text);
-    if (!parsed) {
-      std::cerr << "rapport check: --as-of takes a date (2026-11-01) or a UTC timestamp (2026-11-01T09:30:00Z), got `"
-                << as_of_text << "`\n";
-      return kExitUsage;
-    }
-    as_of = *parsed;
+  auto parsed_as_of = parse_as_of(as_of_text);
+  if (!parsed_as_of) {
+    std::cerr << "rapport check: --as-of takes a date (2026-11-01) or a UTC timestamp (2026-11-01T09:30:00Z), got `"
+              << as_of_text << "`\n";
+    return kExitUsage;
   }
+  const double as_of = *parsed_as_of;
   if (data_dir.empty() == source_file.empty()) {
     std::cerr << "rapport check: give the data with exactly one of --data DIR or --source source.yaml\nusage: rapport check "
               << synopsis << "\n";
@@ -183,16 +181,7 @@ int command_check(const std::vector<std::string>& args) {
   }
   // A source is fetched into a scratch folder first, then checked like any export.
   std::optional<ScratchFolder> fetched;
-  if (!source_file.empty()) {
-    fetched.emplace();
-    if (fetched->path().empty()) {
-      std::cerr << "rapport check: cannot create a temporary folder for the fetched data\n";
-      return kExitData;
-    }
-    int status = fetch_into(source_file, fetched->path(), common.quiet, use_color(common, stderr));
-    if (status != kExitClean) return status;
-    data_dir = fetched->path();
-  }
+  if (auto stop = fetch_source("check", source_file, fetched, data_dir, common.quiet, use_color(common, stderr))) return *stop;
   options.data_dir = data_dir;
   options.only_rules = rules;
   options.progress = !common.quiet && stream_is_tty(stderr);
@@ -373,6 +362,7 @@ int run(int argc, char** argv) {
     if (command == "params") return command_params(rest);
     if (command == "codes") return command_codes(rest);
     if (command == "test") return command_test(rest);
+    if (command == "plan") return command_plan(rest);
     if (command == "doc") return command_doc(rest);
     if (command == "explain") return command_explain(rest);
     if (command == "fetch") return command_fetch(rest);

@@ -233,7 +233,8 @@ int command_doc(const std::vector<std::string>& args) {
   }
   for (std::size_t index : own) {
     const auto& pack = pipeline.packs[index].pack;
-    for (const auto& plan : pack.plans) {
+    for (const auto& compiled : pack.plans) {
+      const auto& plan = compiled.source;
       out << "\n## Plan " << plan.id.name << "\n\n";
       if (plan.attributes.title) out << "**" << plan.attributes.title->value << "**\n\n";
       if (plan.attributes.rationale) out << plan.attributes.rationale->value << "\n\n";
@@ -243,7 +244,10 @@ int command_doc(const std::vector<std::string>& args) {
       for (const auto& limit : plan.limits) out << "- Limit: `" << source_text(pack, limit.span) << "`\n";
       for (const auto& prefer : plan.prefers) out << "- Prefers: `" << source_text(pack, prefer.span) << "`\n";
       if (plan.overflow) out << "- Overflow to: `" << source_text(pack, plan.overflow->span) << "`\n";
-      out << "\nPlans are solved by `rapport plan` (a later release); `rapport check` does not run them.\n";
+      for (const auto& key : plan.move_first) {
+        out << "- Moves first: `" << source_text(pack, key.expr.span) << (key.descending ? "` descending" : "` ascending") << "\n";
+      }
+      out << "\nSolved by `rapport plan`: the fewest moves after which every limit holds; `rapport check` does not run plans.\n";
     }
   }
   std::cout << out.str();

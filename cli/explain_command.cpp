@@ -32,28 +32,6 @@ constexpr const char* kSynopsis =
     "RULE PACK... --data DIR --subject ID [--as-of DATE] [--params FILE]... [--set NAME=VALUE]...\n"
     "                       [--format text|json] [--records N] [--color auto|always|never]";
 
-bool color_wanted(const std::string& color, FILE* stream) {
-  if (color == "always") return true;
-  if (color == "never") return false;
-  return ::isatty(::fileno(stream)) != 0 && std::getenv("NO_COLOR") == nullptr;
-}
-
-/// Errors only: warnings about the packs are `lint`'s business, not the explanation's.
-void print_errors(const diag::DiagnosticSink& sink, const std::string& format, const std::string& color) {
-  std::vector<diag::Diagnostic> errors;
-  for (auto& d : sink.sorted()) {
-    if (d.severity == diag::Severity::Error) errors.push_back(std::move(d));
-  }
-  if (errors.empty()) return;
-  if (format == "json") {
-    std::cerr << diag::render_json(errors);
-    return;
-  }
-  diag::RenderOptions render;
-  render.color = color_wanted(color, stderr);
-  std::cerr << diag::render_text(errors, render);
-}
-
 int usage_error(const std::string& message) {
   std::cerr << "rapport explain: " << message << "\nusage: rapport explain " << kSynopsis << "\n";
   return kExitUsage;
@@ -84,7 +62,7 @@ std::optional<std::size_t> find_rule_pack(const Pipeline& pipeline, const std::s
   std::vector<std::string> helps;
   for (const auto& pack : pipeline.packs) {
     for (const auto& plan : pack.pack.plans) {
-      if (plan.id.name == id) helps.push_back("`" + id + "` is a plan; explain works on rules");
+      if (plan.id == id) helps.push_back("`" + id + "` is a plan; `rapport plan` shows its moves and their reasons");
     }
   }
   if (auto close = diag::closest(id, ids)) helps.push_back("did you mean `" + *close + "`?");
@@ -167,14 +145,9 @@ int command_explain(const std::vector<std::string>& args) {
   if (on_bad_record != "fail" && on_bad_record != "skip") {
     return usage_error("--on-bad-record must be fail or skip, got `" + on_bad_record + "`");
   }
-  double as_of = static_cast<double>(std::time(nullptr));
-  if (!as_of_text.empty()) {
-    auto parsed = model::parse_date_or_timestamp(as_of_text);
-    if (!parsed) {
-      return usage_error("--as-of takes a date (2026-11-01) or a UTC timestamp (2026-11-01T09:30:00Z), got `" +
-                         as_of_text + "`");
-    }
-    as_of = *parsed;
+  auto as_of = parse_as_of(as_of_text);
+  if (!as_of) {
+    return usage_error("--as-of takes a date (2026-11-01) or a UTC timestamp (2026-11-01T09:30:00Z), got `" + as_of_text + "`");
   }
   options.data_dir = data_dir;
   options.only_rules = {rule_id};
@@ -201,7 +174,7 @@ int command_explain(const std::vector<std::string>& args) {
   if (pipeline.exit_code != kExitClean) return pipeline.exit_code;
 
   engine::ExplainOptions explain_options;
-  explain_options.as_of = as_of;
+  explain_options.as_of = *as_of;
   explain_options.max_records = static_cast<std::size_t>(records);
   engine::ExplainError error;
   auto explanation =

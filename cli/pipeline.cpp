@@ -190,10 +190,16 @@ void load_data(const PipelineOptions& options, Pipeline& p) {
     for (const auto& rule : configured.pack.rules) {
       bool selected = options.only_rules.empty() ||
                       std::find(options.only_rules.begin(), options.only_rules.end(), rule.id) != options.only_rules.end();
-      if (rule.enabled && selected) active.insert(rule.id);
+      if (options.rules && rule.enabled && selected) active.insert(rule.id);
+    }
+    for (const auto& plan : configured.pack.plans) {
+      if (std::find(options.plans.begin(), options.plans.end(), plan.id) != options.plans.end()) active.insert(plan.id);
     }
     for (const auto& use : configured.pack.field_uses) {
       if (!active.count(use.rule)) continue;
+      bool is_plan = false;
+      for (const auto& plan : configured.pack.plans) is_plan = is_plan || plan.id == use.rule;
+      const std::string user = (is_plan ? "plan " : "rule ") + use.rule;
       auto present = discovery.present_fields.find(use.entity);
       std::string file_name;
       for (const auto& f : discovery.files) {
@@ -201,14 +207,14 @@ void load_data(const PipelineOptions& options, Pipeline& p) {
       }
       if (present == discovery.present_fields.end() || file_name.empty()) {
         p.sink.error(Code::DataFileMissing, configured.pack.source, use.span,
-                     "rule " + use.rule + " uses " + use.entity + "." + use.field + ", but " + *options.data_dir +
+                     user + " uses " + use.entity + "." + use.field + ", but " + *options.data_dir +
                          " has no " + use.entity + ".jsonl or " + use.entity + ".csv")
             .help("export the " + use.entity + " entity, or disable the rule in a parameter file");
         continue;
       }
       if (use.field != "id" && !present->second.count(use.field)) {
         p.sink.error(Code::MissingColumn, configured.pack.source, use.span,
-                     "rule " + use.rule + " uses " + use.entity + "." + use.field + ", but " + file_name +
+                     user + " uses " + use.entity + "." + use.field + ", but " + file_name +
                          " has no such field")
             .help("add the field to the export, or disable the rule in a parameter file");
       }

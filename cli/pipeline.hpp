@@ -31,6 +31,8 @@ struct PipelineOptions {
   load::BadRecordPolicy on_bad_record = load::BadRecordPolicy::Fail;
   bool progress = false;                 // progress on stderr while loading
   std::vector<std::string> only_rules;   // --rule: evaluate (and load data for) these rules only
+  bool rules = true;                     // false: load data for no rule (`rapport plan`)
+  std::vector<std::string> plans;        // load data for these plans too
   std::string rapport_version = "0.0.0";  // checked against pack manifests' `requires`
 };
 

@@ -375,7 +375,8 @@ class Checker {
   bool types_comparable(const Type& a, const Type& b);
   void note_field_use(const std::string& entity, const std::string& field, Span span);
   std::vector<std::string> names_in_scope() const;
-  void mark_param_use_in_plan(const ast::Expr& e);
+  void enter_row_scope(const std::string& entity, const std::string& var, bool bare_fields);
+  bool plan_limit(const ast::Expr& e, const CompiledPlan& plan, PlanLimit& out);
   void check_nullable_guards(const CompiledRule& rule);
 
   const ast::File& file_;
@@ -749,40 +750,326 @@ void Checker::check_nullable_guards(const CompiledRule& rule) {
   });
 }
 
-void Checker::mark_param_use_in_plan(const ast::Expr& e) {
-  if (e.kind == ast::ExprKind::Name) {
-    int slot = pack_.param_slot(e.text);
-    if (slot >= 0) param_used_[slot] = true;
+namespace {
+
+/// True when `e` names `name` anywhere (as a variable, not as a field after a dot).
+bool mentions(const ast::Expr& e, const std::string& name) {
+  if (name.empty()) return false;
+  if (e.kind == ast::ExprKind::Name && e.text == name) return true;
+  for (const auto& a : e.args) {
+    if (mentions(a, name)) return true;
   }
-  for (const auto& a : e.args) mark_param_use_in_plan(a);
+  return false;
 }
 
-void Checker::check_plan(const ast::Plan& plan) {
-  // Plans are solved by the planner; here their entities and `by` link are checked and the
-  // parameters they use are marked as used.
-  CompiledRule attributes_only;
-  check_attributes(plan.attributes, attributes_only);
-  const model::EntityDef* assigned = schema_.entity(plan.assign.entity.name);
-  const model::EntityDef* target = schema_.entity(plan.to.entity.name);
-  for (const auto* source : {&plan.assign, &plan.to}) {
+bool is_portfolio(const ast::Expr& e) { return e.kind == ast::ExprKind::Name && e.text == "portfolio"; }
+
+}  // namespace
+
+void Checker::enter_row_scope(const std::string& entity, const std::string& var, bool bare_fields) {
+  lets_.clear();
+  scopes_.clear();
+  scopes_.push_back(Scope{});
+  scopes_.push_back(Scope{var, schema_.entity(entity) ? Type::row(entity) : Type::error(), entity, bare_fields});
+}
+
+bool Checker::plan_limit(const ast::Expr& e, const CompiledPlan& plan, PlanLimit& out) {
+  auto shape_error = [&](Span span, const std::string& what) {
+    sink_.error(Code::InvalidPlan, source_, span, what)
+        .help("write `limit count(portfolio) <= 150`, `limit count(portfolio where tier = \"strategic\") <= 5` or "
+              "`limit sum(tier_weight[tier] of portfolio) <= 150`")
+        .note("`portfolio` is a target's rows after the moves; a limit must add up over them so the planner can "
+              "keep every target within it");
+    return false;
+  };
+  if (e.kind != ast::ExprKind::Compare) return shape_error(e.span, "a `limit` compares a total over `portfolio` with a bound");
+  const std::string& op = e.text;
+  bool flipped = op == ">=" || op == ">";
+  if (op != "<=" && op != "<" && !flipped) {
+    return shape_error(e.op_span, "a `limit` is an upper bound: use `<=` or `<`, not `" + op + "`");
+  }
+  const ast::Expr& total = e.args[flipped ? 1 : 0];
+  const ast::Expr& bound = e.args[flipped ? 0 : 1];
+  out.span = e.span;
+  out.strict = op == "<" || op == ">";
+  if (total.kind != ast::ExprKind::Call || (total.text != "count" && total.text != "sum") || total.args.size() != 1) {
+    return shape_error(total.span, "a `limit` bounds count(portfolio ...) or sum(... of portfolio ...)");
+  }
+  const ast::Expr* set = &total.args[0];
+  const ast::Expr* value = nullptr;
+  if (total.text == "sum") {
+    if (set->kind != ast::ExprKind::Of) return shape_error(set->span, "sum needs the values to add: sum(<value> of portfolio)");
+    value = &set->args[0];
+    set = &set->args[1];
+  }
+  const ast::Expr* where = nullptr;
+  std::string alias;
+  if (set->kind == ast::ExprKind::Filter && is_portfolio(set->args[0])) {
+    if (set->args.size() > 1) where = &set->args[1];
+    if (set->alias) alias = set->alias->name;
+  } else if (!is_portfolio(*set)) {
+    return shape_error(set->span, "a `limit` adds up over `portfolio`, the target's rows after the moves");
+  }
+  // The value and the condition are read per assigned row; bare names are its fields.
+  enter_row_scope(plan.assign_entity, alias, true);
+  bool ok = true;
+  if (value) {
+    Compiled v = expr(*value);
+    if (!v.node.type.is_error() && v.node.type.kind != Kind::Number) {
+      sink_.error(Code::NotNumeric, source_, value->span, "a limit adds numbers; this is " + a_type(v.node.type))
+          .help("add a number per row, such as tier_weight[tier] or annual_revenue");
+      ok = false;
+    }
+    ok = ok && !v.node.type.is_error();
+    out.weight = std::move(v.node);
+  }
+  if (where) {
+    Compiled c = condition(*where, "`where`");
+    ok = ok && !c.node.type.is_error();
+    out.when = std::move(c.node);
+  }
+  if (mentions(bound, plan.assign_var)) {
+    sink_.error(Code::InvalidPlan, source_, bound.span,
+                "a limit's bound is the same for all of a target's rows; it can't read " + quote(plan.assign_var))
+        .help("use a parameter, or a field of " + quote(plan.target_var));
+    return false;
+  }
+  enter_row_scope(plan.target_entity, plan.target_var, false);
+  Compiled cap = expr(bound);
+  if (!cap.node.type.is_error() && cap.node.type.kind != Kind::Number) {
+    sink_.error(Code::NotNumeric, source_, bound.span, "a limit's bound is a number; this is " + a_type(cap.node.type));
+    ok = false;
+  }
+  ok = ok && !cap.node.type.is_error();
+  out.capacity = std::move(cap.node);
+  return ok;
+}
+
+void Checker::check_plan(const ast::Plan& p) {
+  CompiledPlan plan;
+  plan.source = p;
+  plan.id = p.id.name;
+  plan.span = p.id.span;
+  rule_id_ = p.id.name;
+  {
+    CompiledRule attributes;
+    check_attributes(p.attributes, attributes);
+    plan.title = attributes.title;
+    plan.rationale = attributes.rationale;
+    plan.severity = attributes.severity;
+    plan.tags = attributes.tags;
+  }
+  if (!p.attributes.title) {
+    sink_.warning(Code::MissingClause, source_, p.id.span, "plan " + quote(plan.id) + " has no title")
+        .help("add `title \"...\"`: it heads the plan's report");
+  }
+  const model::EntityDef* assigned = schema_.entity(p.assign.entity.name);
+  const model::EntityDef* target = schema_.entity(p.to.entity.name);
+  for (const auto* source : {&p.assign, &p.to}) {
     if (!schema_.entity(source->entity.name)) {
       auto& d = sink_.error(Code::UnknownEntity, source_, source->entity.span, "unknown entity " + quote(source->entity.name));
       if (auto s = diag::closest(source->entity.name, schema_.entity_names())) d.help("did you mean " + quote(*s) + "?");
     }
   }
-  if (assigned && target && plan.by.kind == ast::ExprKind::Member) {
-    const model::FieldDef* field = assigned->field(plan.by.text);
-    if (!field || field->type != model::FieldType::Ref || field->ref_entity != target->name) {
-      sink_.error(Code::NotALink, source_, plan.by.op_span,
-                  assigned->name + "." + plan.by.text + " is not a link to " + target->name)
-          .help("`by` names the field the plan rewrites, such as `account.owner_id`");
+  if (!assigned || !target) return;
+  plan.assign_entity = assigned->name;
+  plan.assign_var = p.assign.alias ? p.assign.alias->name : model::singular_of(assigned->name);
+  plan.target_entity = target->name;
+  plan.target_var = p.to.alias ? p.to.alias->name : model::singular_of(target->name);
+  if (plan.assign_var == plan.target_var) {
+    sink_.error(Code::DuplicateName, source_, p.to.alias ? p.to.alias->span : p.to.entity.span,
+                "the targets need a name of their own; " + quote(plan.target_var) + " already names the assigned rows")
+        .help("write `to " + target->name + " as manager`");
+    return;
+  }
+  bool ok = true;
+  auto fail = [&](const Compiled& c) {
+    if (c.node.type.is_error()) ok = false;
+    return c.node.type.is_error();
+  };
+
+  // by: the link the plan rewrites.
+  const bool by_shape = p.by.kind == ast::ExprKind::Member && p.by.args.size() == 1 &&
+                        p.by.args[0].kind == ast::ExprKind::Name && p.by.args[0].text == plan.assign_var;
+  const model::FieldDef* by = by_shape ? assigned->field(p.by.text) : nullptr;
+  if (!by || by->type != model::FieldType::Ref || by->ref_entity != target->name) {
+    sink_.error(Code::NotALink, source_, by_shape ? p.by.op_span : p.by.span,
+                by_shape ? assigned->name + "." + p.by.text + " is not a link to " + target->name
+                         : "`by` names a link field of " + quote(plan.assign_var))
+        .help("`by` names the field the plan rewrites, such as `" + plan.assign_var + ".owner_id`");
+    ok = false;
+  } else {
+    plan.by_field = by->name;
+    note_field_use(assigned->name, by->name, p.by.op_span);
+    note_field_use(assigned->name, "id", p.by.op_span);
+    note_field_use(target->name, "id", p.by.op_span);
+  }
+
+  // Which rows take part, and which rows are targets (bare names are fields, as in any `where`).
+  if (p.assign.where) {
+    enter_row_scope(assigned->name, plan.assign_var, true);
+    Compiled c = condition(*p.assign.where, "`where`");
+    if (!fail(c)) plan.assign_where = std::move(c.node);
+  }
+  if (p.to.where) {
+    enter_row_scope(target->name, plan.target_var, true);
+    Compiled c = condition(*p.to.where, "`where`");
+    if (!fail(c)) plan.target_where = std::move(c.node);
+  }
+  if (p.overflow) {
+    plan.has_overflow = true;
+    if (p.overflow->entity.name != target->name) {
+      sink_.error(Code::InvalidPlan, source_, p.overflow->entity.span,
+                  "the overflow goes to " + target->name + ", the entity `" + plan.assign_var + "." + plan.by_field +
+                      "` links to; not " + p.overflow->entity.name)
+          .help("write `overflow to " + target->name + " where ...`");
+      ok = false;
+    } else if (p.overflow->where) {
+      enter_row_scope(target->name, p.overflow->alias ? p.overflow->alias->name : plan.target_var, true);
+      Compiled c = condition(*p.overflow->where, "`where`");
+      if (!fail(c)) plan.overflow_where = std::move(c.node);
     }
   }
-  for (const auto* list : {&plan.keeps, &plan.limits, &plan.prefers}) {
-    for (const auto& e : *list) mark_param_use_in_plan(e);
+
+  // Clauses about one assigned row.
+  for (const auto& keep : p.keeps) {
+    if (mentions(keep, plan.target_var)) {
+      sink_.error(Code::InvalidPlan, source_, keep.span,
+                  "`keep` decides about " + quote(plan.assign_var) + " alone; it can't read " + quote(plan.target_var))
+          .help("say which rows stay where they are, e.g. `keep " + plan.assign_var + ".tier = \"strategic\"`");
+      ok = false;
+      continue;
+    }
+    enter_row_scope(assigned->name, plan.assign_var, false);
+    Compiled c = condition(keep, "`keep`");
+    if (!fail(c)) plan.keeps.push_back(std::move(c.node));
   }
-  for (const auto& key : plan.move_first) mark_param_use_in_plan(key.expr);
-  pack_.plans.push_back(plan);
+  for (const auto& key : p.move_first) {
+    if (mentions(key.expr, plan.target_var)) {
+      sink_.error(Code::InvalidPlan, source_, key.expr.span,
+                  "`move first by` orders " + quote(plan.assign_var) + "; it can't read " + quote(plan.target_var));
+      ok = false;
+      continue;
+    }
+    enter_row_scope(assigned->name, plan.assign_var, false);
+    Compiled c = expr(key.expr);
+    if (fail(c)) continue;
+    const Kind k = c.node.type.kind;
+    if (k == Kind::Bool || k == Kind::List || k == Kind::Set || k == Kind::Row) {
+      sink_.error(Code::TypeMismatch, source_, key.expr.span, "`move first by` needs a value to sort by; this is " +
+                                                                  a_type(c.node.type))
+          .help("sort by a number, a date or a text, such as " + plan.assign_var + ".annual_revenue");
+      ok = false;
+      continue;
+    }
+    plan.move_first.push_back(PlanOrderKey{std::move(c.node), key.descending});
+  }
+
+  // Limits: additive totals over a target's portfolio.
+  for (const auto& limit : p.limits) {
+    PlanLimit compiled;
+    if (plan_limit(limit, plan, compiled)) plan.limits.push_back(std::move(compiled));
+    else ok = false;
+  }
+  if (p.limits.empty()) {
+    sink_.warning(Code::MissingClause, source_, p.id.span, "plan " + quote(plan.id) + " has no `limit`")
+        .help("without a limit nothing is over capacity; only rows without a valid target are placed");
+  }
+
+  // Preferences: a target side equal to an assigned side.
+  for (const auto& prefer : p.prefers) {
+    auto shape = [&](Span span, const std::string& what) {
+      sink_.error(Code::InvalidPlan, source_, span, what)
+          .help("write `prefer " + plan.target_var + ".region = " + plan.assign_var + ".region`");
+      ok = false;
+    };
+    if (prefer.kind != ast::ExprKind::Compare || prefer.text != "=") {
+      shape(prefer.span, "`prefer` matches a value of " + quote(plan.target_var) + " with a value of " +
+                             quote(plan.assign_var) + " using `=`");
+      continue;
+    }
+    int target_side = -1;
+    for (int i = 0; i < 2; ++i) {
+      const bool t = mentions(prefer.args[i], plan.target_var);
+      const bool a = mentions(prefer.args[i], plan.assign_var);
+      if (t && a) {
+        shape(prefer.args[i].span, "each side of `prefer` reads " + quote(plan.target_var) + " or " +
+                                       quote(plan.assign_var) + ", not both");
+        target_side = -2;
+        break;
+      }
+      if (t) target_side = target_side == -1 ? i : -3;
+    }
+    if (target_side == -2) continue;
+    if (target_side < 0 || mentions(prefer.args[1 - target_side], plan.target_var) ||
+        !mentions(prefer.args[1 - target_side], plan.assign_var)) {
+      shape(prefer.span, "`prefer` compares a value of " + quote(plan.target_var) + " with a value of " +
+                             quote(plan.assign_var));
+      continue;
+    }
+    enter_row_scope(target->name, plan.target_var, false);
+    Compiled t = expr(prefer.args[target_side]);
+    enter_row_scope(assigned->name, plan.assign_var, false);
+    Compiled a = expr(prefer.args[1 - target_side]);
+    if (fail(t) || fail(a)) continue;
+    if (!t.node.type.is_scalar() || !a.node.type.is_scalar() || !types_comparable(t.node.type, a.node.type)) {
+      sink_.error(Code::TypeMismatch, source_, prefer.op_span,
+                  "can't compare " + describe(t.node.type) + " with " + describe(a.node.type));
+      ok = false;
+      continue;
+    }
+    plan.prefers.push_back(PlanPreference{prefer.span, std::move(t.node), std::move(a.node)});
+  }
+
+  // Texts: each {expression} reads the assigned row or the target.
+  for (const auto& t : p.texts) {
+    if (t.condition) {
+      sink_.error(Code::InvalidPlan, source_, t.condition->span, "a plan's message and remedy have no `when`")
+          .help("remove the condition; say it in words, or use if_missing(...) inside the text");
+      ok = false;
+      continue;
+    }
+    auto& parts = t.is_remedy ? plan.remedy : plan.message;
+    if (!parts.empty()) {
+      sink_.error(Code::InvalidPlan, source_, t.span, std::string("a plan has one `") + (t.is_remedy ? "remedy" : "message") + "`");
+      ok = false;
+      continue;
+    }
+    for (const auto& piece : t.text.pieces) {
+      PlanTemplatePart part;
+      part.is_expr = piece.is_expr;
+      part.text = piece.text;
+      if (piece.is_expr) {
+        const bool reads_target = mentions(piece.expr, plan.target_var);
+        if (reads_target && mentions(piece.expr, plan.assign_var)) {
+          sink_.error(Code::InvalidPlan, source_, piece.expr.span,
+                      "a {...} in a plan's text reads " + quote(plan.assign_var) + " or " + quote(plan.target_var) +
+                          ", not both")
+              .help("split it in two: {" + plan.assign_var + ".name} ... {" + plan.target_var + ".name}");
+          ok = false;
+          continue;
+        }
+        part.of_target = reads_target;
+        enter_row_scope(reads_target ? target->name : assigned->name, reads_target ? plan.target_var : plan.assign_var,
+                        false);
+        Compiled c = expr(piece.expr);
+        if (fail(c)) continue;
+        if (!c.node.type.is_scalar() && c.node.type.kind != Kind::List) {
+          sink_.error(Code::TypeMismatch, source_, piece.expr.span, describe(c.node.type) + " can't be printed")
+              .help("print a field, such as {" + plan.assign_var + ".name}");
+          ok = false;
+          continue;
+        }
+        part.expr = std::move(c.node);
+      }
+      parts.push_back(std::move(part));
+    }
+  }
+  if (p.texts.empty() || plan.message.empty()) {
+    sink_.warning(Code::MissingClause, source_, p.id.span, "plan " + quote(plan.id) + " has no `message`")
+        .help("add `message \"Move {" + plan.assign_var + ".name} to {" + plan.target_var + ".name}.\"`");
+  }
+  if (ok) pack_.plans.push_back(std::move(plan));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -147,6 +147,63 @@ struct CompiledRule {
   std::vector<Text> remedies;
 };
 
+/// One `limit` of a plan, made additive: for every target, the sum of `weight` over the rows
+/// assigned to it must stay at or below `capacity` (below, when `strict`).
+struct PlanLimit {
+  diag::Span span;
+  std::optional<Node> weight;  // per assigned row (frame 1 is the row); none: each row counts 1
+  std::optional<Node> when;    // only rows meeting this count (`portfolio where ...`)
+  Node capacity;               // per target row (frame 1 is the target)
+  bool strict = false;         // `<` instead of `<=`
+};
+
+/// `prefer <target side> = <assigned side>`: each side reads one variable only, so the planner
+/// groups targets by their key instead of testing every pair.
+struct PlanPreference {
+  diag::Span span;
+  Node target_key;    // frame 1 is the target
+  Node assigned_key;  // frame 1 is the assigned row
+};
+
+struct PlanOrderKey {
+  Node key;  // frame 1 is the assigned row
+  bool descending = false;
+};
+
+/// A template part of a plan's message or remedy reads the assigned row or the target, not both.
+struct PlanTemplatePart {
+  bool is_expr = false;
+  bool of_target = false;  // the expression reads the target (frame 1 is the target)
+  std::string text;
+  Node expr;
+};
+
+/// A checked plan (`plan ... end`), ready for the planner: every clause compiled for
+/// column-at-a-time evaluation over the assigned rows or over the targets.
+struct CompiledPlan {
+  ast::Plan source;  // the plan as written (for documentation and spans)
+  std::string id;
+  diag::Span span;
+  std::string title;
+  std::string rationale;
+  Severity severity = Severity::Medium;
+  std::vector<std::string> tags;
+
+  std::string assign_entity, assign_var;  // accounts, account
+  std::optional<Node> assign_where;       // which rows take part (none: every row)
+  std::string target_entity, target_var;  // users, manager
+  std::optional<Node> target_where;       // which rows are targets
+  std::string by_field;                   // owner_id: the link the plan rewrites
+  std::vector<Node> keeps;                // a row that meets any keep stays where it is
+  std::vector<PlanLimit> limits;
+  std::vector<PlanPreference> prefers;    // in order of importance
+  std::vector<PlanOrderKey> move_first;   // which rows move first (then by id)
+  bool has_overflow = false;
+  std::optional<Node> overflow_where;     // over target_entity; no limits apply there
+  std::vector<PlanTemplatePart> message;
+  std::vector<PlanTemplatePart> remedy;
+};
+
 /// A use of a data field, for the load-time check that the data really has it.
 struct FieldUse {
   std::string entity;
@@ -163,7 +220,7 @@ struct CompiledPack {
   diag::SourceFilePtr source;
   std::vector<ParamDecl> params;
   std::vector<CompiledRule> rules;
-  std::vector<ast::Plan> plans;  // checked; solved by the planner
+  std::vector<CompiledPlan> plans;  // solved by the planner (engine/plan)
   std::vector<FieldUse> field_uses;  // first use of each (entity, field) in each rule
   /// entity -> fields the rules read (for loading only what is needed).
   std::map<std::string, std::set<std::string>> fields_needed;

@@ -28,6 +28,8 @@ std::string upper(std::string_view s) {
   return out;
 }
 
+}  // namespace
+
 std::string with_thousands(std::size_t n) {
   std::string digits = std::to_string(n);
   std::string out;
@@ -50,8 +52,6 @@ std::string csv_cell(std::string_view s) {
 }
 
 std::string json_string(std::string_view s) { return "\"" + diag::json_escape(s) + "\""; }
-
-}  // namespace
 
 std::string severity_counts(const std::vector<Finding>& findings) {
   std::array<std::size_t, 5> counts{};
@@ -120,6 +120,28 @@ std::string render_text(const EvalResult& result, const RunInfo& info, bool colo
   return out;
 }
 
+std::string finding_json(const Finding& f) {
+  std::string out = "{";
+  out += "\"pack\": " + json_string(f.pack) + ", \"pack_version\": " + json_string(f.pack_version) +
+         ", \"rule\": " + json_string(f.rule) + ", \"title\": " + json_string(f.title) +
+         ", \"severity\": " + json_string(dsl::severity_name(f.severity)) +
+         ", \"base_severity\": " + json_string(dsl::severity_name(f.base_severity)) + ", \"subject\": {";
+  if (f.value_subject) {
+    out += "\"entity\": " + json_string(f.subject_entity) + ", \"value\": " + json_string(f.subject_id);
+  } else {
+    out += "\"entity\": " + json_string(f.subject_entity) + ", \"id\": " + json_string(f.subject_id);
+    if (!f.subject_name.empty()) out += ", \"name\": " + json_string(f.subject_name);
+  }
+  out += "}, \"message\": " + json_string(f.message) + ", \"remedy\": " + json_string(f.remedy) + ", \"tags\": [";
+  for (std::size_t t = 0; t < f.tags.size(); ++t) out += (t ? ", " : "") + json_string(f.tags[t]);
+  out += "], \"evidence\": {";
+  for (std::size_t e = 0; e < f.evidence.size(); ++e) {
+    out += (e ? ", " : "") + json_string(f.evidence[e].name) + ": " + f.evidence[e].json;
+  }
+  out += "}, \"fingerprint\": " + json_string(f.fingerprint) + "}";
+  return out;
+}
+
 std::string render_json(const EvalResult& result, const RunInfo& info) {
   std::string out = "{\n";
   out += "  \"schema\": " + json_string(kFindingsSchema) + ",\n";
@@ -150,24 +172,8 @@ std::string render_json(const EvalResult& result, const RunInfo& info) {
   out += "  \"findings\": [";
   for (std::size_t i = 0; i < result.findings.size(); ++i) {
     const Finding& f = result.findings[i];
-    out += i ? ",\n    {" : "\n    {";
-    out += "\"pack\": " + json_string(f.pack) + ", \"pack_version\": " + json_string(f.pack_version) +
-           ", \"rule\": " + json_string(f.rule) + ", \"title\": " + json_string(f.title) +
-           ", \"severity\": " + json_string(dsl::severity_name(f.severity)) +
-           ", \"base_severity\": " + json_string(dsl::severity_name(f.base_severity)) + ", \"subject\": {";
-    if (f.value_subject) {
-      out += "\"entity\": " + json_string(f.subject_entity) + ", \"value\": " + json_string(f.subject_id);
-    } else {
-      out += "\"entity\": " + json_string(f.subject_entity) + ", \"id\": " + json_string(f.subject_id);
-      if (!f.subject_name.empty()) out += ", \"name\": " + json_string(f.subject_name);
-    }
-    out += "}, \"message\": " + json_string(f.message) + ", \"remedy\": " + json_string(f.remedy) + ", \"tags\": [";
-    for (std::size_t t = 0; t < f.tags.size(); ++t) out += (t ? ", " : "") + json_string(f.tags[t]);
-    out += "], \"evidence\": {";
-    for (std::size_t e = 0; e < f.evidence.size(); ++e) {
-      out += (e ? ", " : "") + json_string(f.evidence[e].name) + ": " + f.evidence[e].json;
-    }
-    out += "}, \"fingerprint\": " + json_string(f.fingerprint) + "}";
+    out += i ? ",\n    " : "\n    ";
+    out += finding_json(f);
   }
   out += result.findings.empty() ? "]\n}\n" : "\n  ]\n}\n";
   return out;

@@ -28,6 +28,14 @@ std::string render_json(const EvalResult& result, const RunInfo& info);
 /// A header row and one row per finding (RFC 4180).
 std::string render_csv(const EvalResult& result);
 
+/// Building blocks of every report: "12,345", an RFC 4180 cell, a quoted JSON string.
+std::string with_thousands(std::size_t n);
+std::string csv_cell(std::string_view s);
+std::string json_string(std::string_view s);
+
+/// One finding as a JSON object (the shape of `findings` items in every JSON report).
+std::string finding_json(const Finding& f);
+
 /// Counts by severity, highest first: "2 critical, 5 high, 1 medium".
 std::string severity_counts(const std::vector<Finding>& findings);
 

@@ -60,9 +60,14 @@ std::string normalise_enum(std::string_view text) {
   return out;
 }
 
-std::string record_id(const json::object& record) {
-  const json::value* id = record.if_contains("Id");
-  return id && id->is_string() ? std::string(id->as_string()) : std::string("(no Id)");
+/// The vendor's id of a record: the field the canonical `id` is read from.
+std::string record_id(const ObjectRule& object, const json::object& record) {
+  for (const FieldRule& rule : object.fields) {
+    if (rule.target != "id" || rule.from.empty()) continue;
+    const json::value* id = record.if_contains(rule.from.front());
+    if (id && id->is_string()) return std::string(id->as_string());
+  }
+  return "(no Id)";
 }
 
 std::string show(const json::value& value) { return json::serialize(value); }
@@ -87,6 +92,15 @@ std::vector<std::string> Mapping::entity_names() const {
   std::vector<std::string> names;
   for (const auto& e : entities) names.push_back(e.entity);
   return names;
+}
+
+FieldRule default_rule(std::string_view entity, std::string target, std::vector<std::string> from,
+                       std::map<std::string, std::string> values) {
+  return rule(entity, std::move(target), std::move(from), std::move(values));
+}
+
+FieldRule default_constant(std::string_view entity, std::string target, std::string value) {
+  return constant(entity, std::move(target), std::move(value));
 }
 
 Mapping salesforce_default() {
@@ -179,7 +193,7 @@ bool read_field(const std::string& entity, const YAML::Node& key, const YAML::No
                "the mapping of " + quote(target) + " must be a vendor field name or a map with `from`");
     return false;
   }
-  if (!connectors::check_keys(node, file, {"from", "const", "values", "split", "type"}, "a field mapping", sink)) {
+  if (!connectors::check_keys(node, file, {"from", "const", "values", "split", "join", "type"}, "a field mapping", sink)) {
     ok = false;
   }
   if (YAML::Node type = node["type"]) {
@@ -217,6 +231,10 @@ bool read_field(const std::string& entity, const YAML::Node& key, const YAML::No
     if (text && !text->empty()) out.split = *text;
     else ok = false;
   }
+  if (YAML::Node join = node["join"]) {
+    if (auto text = connectors::scalar_text(join, file, "`join`", sink)) out.join = *text;
+    else ok = false;
+  }
   if (YAML::Node values = node["values"]) {
     if (!values.IsMap()) {
       sink.error(Code::ParamOverrideType, file, span_of(values, *file),
@@ -229,7 +247,7 @@ bool read_field(const std::string& entity, const YAML::Node& key, const YAML::No
           ok = false;
           continue;
         }
-        if (!out.enum_values.empty() &&
+        if (!to->empty() && !out.enum_values.empty() &&
             std::find(out.enum_values.begin(), out.enum_values.end(), *to) == out.enum_values.end()) {
           auto& d = sink.error(Code::UnknownEnumValue, file, span_of(entry.second, *file),
                                quote(*to) + " is not a value of " + entity + "." + target);
@@ -344,15 +362,25 @@ std::vector<std::string> source_fields(const ObjectRule& object) {
 
 namespace {
 
-json::value convert(const ObjectRule& object, const FieldRule& rule, const json::object& record, const json::value& raw) {
+/// The canonical value `rule.values` gives a vendor field's value (`field=value` first), if any.
+const std::string* mapped_value(const FieldRule& rule, std::string_view field, const json::value& raw) {
+  if (rule.values.empty()) return nullptr;
+  std::string text;
+  if (raw.is_string()) text = std::string(raw.as_string());
+  else if (raw.is_number() || raw.is_bool()) text = show(raw);
+  else return nullptr;
+  auto mapped = rule.values.find(std::string(field) + "=" + text);
+  if (mapped == rule.values.end()) mapped = rule.values.find(text);
+  return mapped != rule.values.end() ? &mapped->second : nullptr;
+}
+
+json::value convert(const ObjectRule& object, const FieldRule& rule, const json::object& record, std::string_view field,
+                    const json::value& raw) {
   auto fail = [&](const std::string& why) -> MappingError {
-    return MappingError(object.object + " " + record_id(record) + ": " + rule.target + ": " + why);
+    return MappingError(object.object + " " + record_id(object, record) + ": " + rule.target + ": " + why);
   };
   json::value value = raw;
-  if (value.is_string() && !rule.values.empty()) {
-    auto mapped = rule.values.find(std::string(value.as_string()));
-    if (mapped != rule.values.end()) value = json::string(mapped->second);
-  }
+  if (const std::string* mapped = mapped_value(rule, field, raw)) value = json::string(*mapped);
   switch (rule.type) {
     case model::FieldType::Text:
     case model::FieldType::Ref:
@@ -360,6 +388,8 @@ json::value convert(const ObjectRule& object, const FieldRule& rule, const json:
       if (value.is_number() || value.is_bool()) return json::string(show(value));
       throw fail("expected text, got " + show(value));
     case model::FieldType::Enum: {
+      const std::string unmapped = "the value " + show(raw) + " has no canonical value; map it under `values` in the mapping file";
+      if (value.is_number() || value.is_bool()) throw fail(unmapped);  // a choice (option set) number
       if (!value.is_string()) throw fail("expected a picklist value, got " + show(value));
       std::string text(value.as_string());
       auto is_value = [&](const std::string& v) {
@@ -367,26 +397,28 @@ json::value convert(const ObjectRule& object, const FieldRule& rule, const json:
       };
       if (is_value(text)) return json::string(text);
       if (std::string n = normalise_enum(text); is_value(n)) return json::string(n);
-      throw fail("the value " + show(raw) + " has no canonical value; map it under `values` in the mapping file");
+      throw fail(unmapped);
     }
-    case model::FieldType::Number:
-      if (value.is_double()) {  // 250000.0 is written as 250000, not 2.5E5
-        double d = value.as_double();
-        if (d == static_cast<double>(static_cast<std::int64_t>(d)) && d > -9.0e15 && d < 9.0e15) {
-          return json::value(static_cast<std::int64_t>(d));
-        }
-      }
-      if (value.is_number()) return value;
-      if (value.is_string()) {
+    case model::FieldType::Number: {
+      std::optional<double> number;
+      if (value.is_double()) number = value.as_double();
+      else if (value.is_number()) return value;
+      if (value.is_string()) {  // HubSpot sends every number as text
         try {
           std::size_t used = 0;
           std::string text(value.as_string());
-          double number = std::stod(text, &used);
-          if (used == text.size()) return json::value(number);
+          double parsed = std::stod(text, &used);
+          if (used == text.size()) number = parsed;
         } catch (const std::exception&) {
         }
       }
-      throw fail("expected a number, got " + show(value));
+      if (!number) throw fail("expected a number, got " + show(value));
+      // 250000.0 is written as 250000, not 2.5E5
+      if (double d = *number; d == static_cast<double>(static_cast<std::int64_t>(d)) && d > -9.0e15 && d < 9.0e15) {
+        return json::value(static_cast<std::int64_t>(d));
+      }
+      return json::value(*number);
+    }
     case model::FieldType::Bool:
       if (value.is_bool()) return value;
       if (value.is_string() && (value.as_string() == "true" || value.as_string() == "false")) {
@@ -442,18 +474,29 @@ json::object map_record(const ObjectRule& object, const json::object& record) {
   json::object out;
   for (const FieldRule& rule : object.fields) {
     if (rule.constant) {
-      out[rule.target] = convert(object, rule, record, json::string(*rule.constant));
+      out[rule.target] = convert(object, rule, record, "", json::string(*rule.constant));
       continue;
     }
-    const json::value* raw = nullptr;
+    if (rule.join) {
+      std::string joined;
+      for (const std::string& from : rule.from) {
+        const json::value* v = record.if_contains(from);
+        if (!v || v->is_null()) continue;
+        std::string text = v->is_string() ? std::string(v->as_string()) : show(*v);
+        if (!text.empty()) joined += (joined.empty() ? "" : *rule.join) + text;
+      }
+      out[rule.target] = joined.empty() ? json::value(nullptr) : convert(object, rule, record, "", json::string(joined));
+      continue;
+    }
+    json::value value(nullptr);
     for (const std::string& from : rule.from) {
       const json::value* v = record.if_contains(from);
-      if (v && !v->is_null()) {
-        raw = v;
-        break;
-      }
+      if (!v || v->is_null()) continue;
+      if (const std::string* mapped = mapped_value(rule, from, *v); mapped && mapped->empty()) continue;
+      value = convert(object, rule, record, from, *v);
+      break;
     }
-    out[rule.target] = raw ? convert(object, rule, record, *raw) : json::value(nullptr);
+    out[rule.target] = std::move(value);
   }
   return out;
 }

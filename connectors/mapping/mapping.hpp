@@ -22,8 +22,14 @@ struct FieldRule {
   model::FieldType type = model::FieldType::Text;
   std::vector<std::string> from;  // vendor fields; the first non-null one gives the value
   std::optional<std::string> constant;  // a fixed value instead of `from`
-  std::map<std::string, std::string> values;  // vendor value -> canonical value
+  /// vendor value -> canonical value. A key `field=value` applies only to that vendor field (it
+  /// wins over a bare `value`); numbers and booleans are looked up as their JSON text (`3`,
+  /// `true`). A value mapped to "" counts as no value: the next field of `from` is tried.
+  std::map<std::string, std::string> values;
   std::string split = ";";        // separator of list fields given as text
+  /// Set: the text of every non-null `from` field, joined with this separator (HubSpot's
+  /// firstname + lastname), instead of the first non-null one.
+  std::optional<std::string> join;
   std::vector<std::string> enum_values;  // allowed values of an Enum target
 };
 
@@ -49,6 +55,23 @@ struct Mapping {
 /// Salesforce -> canonical model for users, accounts, contacts, opportunities, activities
 /// (Task and Event) and cases. docs/connectors.md lists every field.
 Mapping salesforce_default();
+
+/// Dynamics 365 (Dataverse Web API) -> canonical model for users (systemusers), accounts,
+/// contacts, opportunities, activities (phonecalls, appointments, tasks) and cases (incidents).
+/// docs/connectors.md lists every column.
+Mapping dynamics_default();
+
+/// HubSpot CRM v3 -> canonical model for users (owners), accounts (companies), contacts,
+/// opportunities (deals), activities (calls, meetings, tasks, emails) and cases (tickets).
+/// Associations are vendor fields named `associations.<object type>`. docs/connectors.md lists
+/// every property.
+Mapping hubspot_default();
+
+/// Building blocks of the vendor defaults: a rule for `entity.target` read from `from` (type and
+/// enum values taken from the canonical model), and one giving it a fixed value.
+FieldRule default_rule(std::string_view entity, std::string target, std::vector<std::string> from,
+                       std::map<std::string, std::string> values = {});
+FieldRule default_constant(std::string_view entity, std::string target, std::string value);
 
 /// Applies a mapping file (YAML) onto `mapping`. Reports every mistake with its position;
 /// returns false when there were errors (the mapping is then partly applied).

@@ -12,6 +12,8 @@
 #include "connectors/auth/authenticated_client.hpp"
 #include "connectors/auth/oauth.hpp"
 #include "connectors/auth/secret.hpp"
+#include "connectors/dynamics/query.hpp"
+#include "connectors/hubspot/objects.hpp"
 #include "connectors/mapping/mapping.hpp"
 #include "connectors/salesforce/query.hpp"
 #include "connectors/source/source_config.hpp"
@@ -58,6 +60,23 @@ bool write_atomically(const fs::path& path, const std::string& content, std::str
   return true;
 }
 
+/// Maps one vendor record and appends it to `out`; an id already in `ids` is an error.
+void append_record(Output& out, std::set<std::string>& ids, const mapping::ObjectRule& object,
+                   const json::object& record) {
+  json::object canonical = mapping::map_record(object, record);
+  const json::value* id = canonical.if_contains("id");
+  if (!id || !id->is_string() || id->as_string().empty()) {
+    throw mapping::MappingError(object.object + ": a record has no Id");
+  }
+  if (!ids.insert(std::string(id->as_string())).second) {
+    throw mapping::MappingError(object.object + " " + std::string(id->as_string()) +
+                                ": the source returned this record twice");
+  }
+  out.content += json::serialize(canonical);
+  out.content += '\n';
+  ++out.records;
+}
+
 std::vector<Output> fetch_salesforce(const SourceConfig& config, const mapping::Mapping& mapping,
                                      const http::ClientOptions& options) {
   http::Client client(options);
@@ -85,22 +104,73 @@ std::vector<Output> fetch_salesforce(const SourceConfig& config, const mapping::
       std::string soql = salesforce::build_soql(object.object, mapping::source_fields(object),
                                                 config.modified_since ? std::optional<std::string_view>(*config.modified_since)
                                                                       : std::nullopt);
-      salesforce::run_query(session, config.instance, config.api_version, soql, [&](json::object&& record) {
-        json::object canonical = mapping::map_record(object, record);
-        const json::value* id = canonical.if_contains("id");
-        if (!id || !id->is_string() || id->as_string().empty()) {
-          throw mapping::MappingError(object.object + ": a record has no Id");
-        }
-        if (!ids.insert(std::string(id->as_string())).second) {
-          throw mapping::MappingError(object.object + " " + std::string(id->as_string()) +
-                                      ": the source returned this record twice");
-        }
-        out.content += json::serialize(canonical);
-        out.content += '\n';
-        ++out.records;
-      });
+      salesforce::run_query(session, config.instance, config.api_version, soql,
+                            [&](json::object&& record) { append_record(out, ids, object, record); });
     }
     outputs.push_back(std::move(out));
+  }
+  return outputs;
+}
+
+/// One entity from Dataverse: each of its tables (entity sets) in turn. Needs nothing but the
+/// session, so entities can be fetched concurrently.
+Output fetch_dynamics_entity(auth::AuthenticatedClient& session, const SourceConfig& config,
+                             const mapping::EntityRule& rules) {
+  Output out{rules.entity, rules.entity + ".jsonl", "", 0};
+  std::set<std::string> ids;
+  const int page_size = config.page_size > 0 ? config.page_size : dynamics::kDefaultPageSize;
+  for (const mapping::ObjectRule& object : rules.objects) {
+    dynamics::Selection selection = dynamics::select_fields(mapping::source_fields(object));
+    std::string url = dynamics::query_url(config.instance, config.api_version, object.object, selection,
+                                          config.modified_since ? std::optional<std::string_view>(*config.modified_since)
+                                                                : std::nullopt);
+    dynamics::run_query(session, config.instance, url, selection, page_size,
+                        [&](json::object&& record) { append_record(out, ids, object, record); });
+  }
+  return out;
+}
+
+/// Dynamics 365: client credentials from the Microsoft identity platform, scope `{org}/.default`.
+std::vector<Output> fetch_dynamics(const SourceConfig& config, const mapping::Mapping& mapping,
+                                   const http::ClientOptions& options) {
+  http::Client client(options);
+  const AuthConfig& a = *config.auth;
+  auth::ClientCredentialsConfig credentials{a.token_url ? *a.token_url : auth::microsoft_token_url(config.tenant),
+                                            auth::Secret::resolve(a.client_id).reveal(),
+                                            auth::Secret::resolve(a.client_secret),
+                                            auth::dynamics_scope(config.instance), std::chrono::minutes(30)};
+  auth::OAuthClientCredentials tokens(client, std::move(credentials));
+  auth::AuthenticatedClient session(client, tokens);
+  std::vector<Output> outputs;
+  for (const std::string& entity : config.objects) {
+    outputs.push_back(fetch_dynamics_entity(session, config, *mapping.entity(entity)));
+  }
+  return outputs;
+}
+
+/// One entity from HubSpot: each of its object types in turn. Needs nothing but the session, so
+/// entities can be fetched concurrently.
+Output fetch_hubspot_entity(auth::AuthenticatedClient& session, const SourceConfig& config,
+                            const mapping::EntityRule& rules) {
+  Output out{rules.entity, rules.entity + ".jsonl", "", 0};
+  std::set<std::string> ids;
+  for (const mapping::ObjectRule& object : rules.objects) {
+    hubspot::fetch_object(session, config.instance, object.object, mapping::source_fields(object),
+                          config.modified_since ? std::optional<std::string_view>(*config.modified_since) : std::nullopt,
+                          [&](json::object&& record) { append_record(out, ids, object, record); });
+  }
+  return out;
+}
+
+/// HubSpot: a private app's access token, sent as a bearer token.
+std::vector<Output> fetch_hubspot(const SourceConfig& config, const mapping::Mapping& mapping,
+                                  const http::ClientOptions& options) {
+  http::Client client(options);
+  auth::StaticBearer tokens(*config.auth->token);
+  auth::AuthenticatedClient session(client, tokens);
+  std::vector<Output> outputs;
+  for (const std::string& entity : config.objects) {
+    outputs.push_back(fetch_hubspot_entity(session, config, *mapping.entity(entity)));
   }
   return outputs;
 }
@@ -138,8 +208,10 @@ FetchReport fetch(const FetchOptions& options) {
     report.exit_code = kFetchConfig;
     return report;
   }
-  mapping::Mapping mapping = mapping::salesforce_default();
-  if (config->kind == Kind::Salesforce && config->mapping &&
+  mapping::Mapping mapping = config->kind == Kind::Dynamics  ? mapping::dynamics_default()
+                             : config->kind == Kind::Hubspot ? mapping::hubspot_default()
+                                                             : mapping::salesforce_default();
+  if (config->kind != Kind::Files && config->mapping &&
       !mapping::apply_mapping_file(*config->mapping, mapping, report.sink)) {
     report.exit_code = kFetchConfig;
     return report;
@@ -154,7 +226,10 @@ FetchReport fetch(const FetchOptions& options) {
 
   std::vector<Output> outputs;
   try {
-    outputs = config->kind == Kind::Salesforce ? fetch_salesforce(*config, mapping, options.client) : fetch_files(*config);
+    if (config->kind == Kind::Salesforce) outputs = fetch_salesforce(*config, mapping, options.client);
+    else if (config->kind == Kind::Dynamics) outputs = fetch_dynamics(*config, mapping, options.client);
+    else if (config->kind == Kind::Hubspot) outputs = fetch_hubspot(*config, mapping, options.client);
+    else outputs = fetch_files(*config);
   } catch (const auth::SecretError& e) {
     report.error = e.what();
     report.exit_code = kFetchConfig;

@@ -10,20 +10,24 @@
 
 namespace rapport::source {
 
-enum class Kind { Salesforce, Files };
+enum class Kind { Salesforce, Files, Dynamics, Hubspot };
 
 /// OAuth settings; every credential is a reference, resolved only when fetching.
 struct AuthConfig {
   std::string client_id;      // env:NAME or file:/path
   std::string client_secret;  // env:NAME or file:/path
   std::optional<std::string> refresh_token;  // present: the refresh-token grant
-  std::optional<std::string> token_url;      // default: {instance}/services/oauth2/token
+  std::optional<std::string> token_url;      // default: {instance}/services/oauth2/token (Dynamics: Microsoft's, of `tenant`)
+  std::optional<std::string> token;          // HubSpot: the private app's access token (client_id, client_secret unused)
 };
 
 struct SourceConfig {
   std::string path;  // of the source.yaml itself
   Kind kind = Kind::Salesforce;
-  std::string instance;        // Salesforce: https://ACME.my.salesforce.com
+  std::string instance;        // Salesforce: https://ACME.my.salesforce.com; Dynamics (`org`): https://ORG.crm.dynamics.com
+                               // HubSpot (`base_url`): https://api.hubapi.com
+  std::string tenant;          // Dynamics: the Microsoft Entra tenant (id or domain) of the token endpoint
+  int page_size = 0;           // Dynamics: `Prefer: odata.maxpagesize`; 0 = the dialect's default
   std::string api_version = "v59.0";
   std::optional<AuthConfig> auth;
   std::optional<std::string> mapping;  // resolved against the source file's folder

@@ -169,6 +169,11 @@ std::vector<ReceivedRequest> LoopbackServer::requests() const {
   return received_;
 }
 
+void LoopbackServer::extend_script(std::vector<Reply> replies) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (Reply& reply : replies) script_.push_back(std::move(reply));
+}
+
 Reply LoopbackServer::next_reply() {
   std::lock_guard lock(mutex_);
   std::size_t index = next_++;

@@ -53,6 +53,9 @@ class LoopbackServer {
   LoopbackServer& operator=(const LoopbackServer&) = delete;
 
   [[nodiscard]] std::uint16_t port() const { return port_; }
+  /// Appends replies to the script (for replies that must name the server's own URL, such as an
+  /// absolute next-page link).
+  void extend_script(std::vector<Reply> replies);
   /// "http://127.0.0.1:PORT" + path.
   [[nodiscard]] std::string url(std::string_view path) const;
   /// The requests received so far, in arrival order.

@@ -1,0 +1,55 @@
+// Small helpers the subcommands share.
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "diag/render.hpp"
+#include "model/time.hpp"
+
+namespace rapport::cli {
+
+bool color_wanted(const std::string& color, FILE* stream) {
+  if (color == "always") return true;
+  if (color == "never") return false;
+  return ::isatty(::fileno(stream)) != 0 && std::getenv("NO_COLOR") == nullptr;
+}
+
+void print_errors(const diag::DiagnosticSink& sink, const std::string& format, const std::string& color) {
+  std::vector<diag::Diagnostic> errors;
+  for (auto& d : sink.sorted()) {
+    if (d.severity == diag::Severity::Error) errors.push_back(std::move(d));
+  }
+  if (errors.empty()) return;
+  if (format == "json") {
+    std::cerr << diag::render_json(errors);
+    return;
+  }
+  diag::RenderOptions render;
+  render.color = color_wanted(color, stderr);
+  std::cerr << diag::render_text(errors, render);
+}
+
+std::optional<double> parse_as_of(const std::string& text) {
+  if (text.empty()) return static_cast<double>(std::time(nullptr));
+  return model::parse_date_or_timestamp(text);
+}
+
+std::optional<int> fetch_source(const std::string& command, const std::string& source_file,
+                                std::optional<ScratchFolder>& scratch, std::string& data_dir, bool quiet, bool color) {
+  if (source_file.empty()) return std::nullopt;
+  scratch.emplace();
+  if (scratch->path().empty()) {
+    std::cerr << "rapport " << command << ": cannot create a temporary folder for the fetched data\n";
+    return 3;  // kExitData
+  }
+  int status = fetch_into(source_file, scratch->path(), quiet, color);
+  if (status != 0) return status;
+  data_dir = scratch->path();
+  return std::nullopt;
+}
+
+}  // namespace rapport::cli

@@ -1,0 +1,169 @@
+// Plan reports: text for the admin who reviews the moves, JSON as the change set write-back
+// applies, CSV for a spreadsheet or a CRM import.
+
+#include <cmath>
+
+#include "engine/format.hpp"
+#include "engine/planner.hpp"
+
+namespace rapport::engine {
+
+namespace {
+
+std::string number(double v) { return std::isinf(v) ? "none" : format_number(v, dsl::Unit::None); }
+std::string json_number(double v) { return std::isinf(v) || std::isnan(v) ? "null" : format_number(v, dsl::Unit::None); }
+
+std::string party_json(const std::string& id, const std::string& name) {
+  if (id.empty()) return "null";
+  return "{\"id\": " + json_string(id) + ", \"name\": " + json_string(name) + "}";
+}
+
+std::string loads_json(std::size_t count, const std::vector<double>& loads) {
+  std::string out = "{\"count\": " + std::to_string(count) + ", \"limits\": [";
+  for (std::size_t l = 0; l < loads.size(); ++l) out += (l ? ", " : "") + json_number(loads[l]);
+  return out + "]}";
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& separator) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? separator : "") + items[i];
+  return out;
+}
+
+}  // namespace
+
+std::string render_plan_text(const PlanResult& r, const RunInfo& info, bool color) {
+  const char* reset = color ? "\033[0m" : "";
+  const char* bold = color ? "\033[1m" : "";
+  const char* dim = color ? "\033[2m" : "";
+  std::string out;
+  out += std::string(bold) + "PLAN " + r.plan + reset + " — " + r.title + " " + dim + "(" + r.pack + "@" + r.pack_version +
+         ", as of " + info.as_of + ")" + reset + "\n";
+  out += "  " + with_thousands(r.moves.size()) + (r.moves.size() == 1 ? " move" : " moves") + " of " + r.entity + "." +
+         r.field + " over " + with_thousands(r.records) + " " + r.entity + ": " + with_thousands(r.without_target) +
+         " without a valid owner, " + with_thousands(r.relieved) + " off a target over a limit; " +
+         with_thousands(r.to_overflow) + " to the overflow; " + with_thousands(r.kept) + " kept in place\n";
+  out += "  targets over a limit: " + with_thousands(r.over_before) + " before, " + with_thousands(r.over_after) + " after";
+  out += r.minimal ? "; the fewest moves that meet every limit\n"
+                   : "; the search ran out of budget on some target, so the count is not proven minimal\n";
+  out += "  limits:";
+  for (std::size_t l = 0; l < r.limits.size(); ++l) out += " [" + std::to_string(l + 1) + "] " + r.limits[l] + (l + 1 < r.limits.size() ? ";" : "");
+  out += "\n";
+
+  if (!r.moves.empty()) {
+    out += std::string("\n") + bold + "Moves" + reset + "\n";
+    for (const auto& m : r.moves) {
+      out += "  " + m.record + "  " + m.record_name + ": " + (m.from.empty() ? "nobody" : m.from_name + " (" + m.from + ")") +
+             " -> " + m.to_name + " (" + m.to + ")" + (m.to_overflow ? " [overflow]" : "") + "  " + dim + m.id + reset + "\n";
+      out += "      " + std::string(dim) + "why:" + reset + " " + join(m.reasons, "; ") + "\n";
+      if (!m.message.empty()) out += "      " + m.message + "\n";
+      if (!m.remedy.empty()) out += "      " + std::string(dim) + "remedy:" + reset + " " + m.remedy + "\n";
+    }
+  }
+
+  bool header = false;
+  for (const auto& t : r.targets) {
+    if (!t.moved_in && !t.moved_out && !t.over_before && !t.over_after) continue;
+    if (!header) {
+      out += std::string("\n") + bold + "Portfolios that change" + reset + " " + dim + "(items, then each limit: before -> after / bound)" + reset + "\n";
+      header = true;
+    }
+    out += "  " + t.id + "  " + t.name + (t.overflow ? " [overflow]" : "") + ": " + std::to_string(t.count_before) +
+           " -> " + std::to_string(t.count_after) + " (+" + std::to_string(t.moved_in) + " -" + std::to_string(t.moved_out) + ")";
+    for (std::size_t l = 0; l < t.before.size() && !t.overflow; ++l) {
+      out += "; [" + std::to_string(l + 1) + "] " + number(t.before[l]) + " -> " + number(t.after[l]) + " / " + number(t.capacity[l]);
+    }
+    out += t.over_after ? "  STILL OVER\n" : "\n";
+  }
+
+  if (!r.unplaced.empty()) {
+    out += std::string("\n") + bold + "Could not be placed" + reset + "\n";
+    for (const auto& u : r.unplaced) {
+      out += "  " + u.record + "  " + u.record_name + (u.from.empty() ? "" : " (stays with " + u.from + ")") + ": " + u.reason + "\n";
+    }
+  }
+  if (!r.shortfalls.empty()) {
+    out += std::string("\n") + bold + "Capacity" + reset + "\n";
+    for (const auto& s : r.shortfalls) out += "  " + s.text + "\n";
+  }
+  if (!r.findings.empty()) {
+    out += std::string("\n") + bold + "What the plan can't fix by itself" + reset + "\n";
+    for (const auto& f : r.findings) {
+      out += "  [" + std::string(dsl::severity_name(f.severity)) + "] " + f.subject_id + "  " + f.message + "\n";
+      out += "      " + std::string(dim) + "remedy:" + reset + " " + f.remedy + "\n";
+    }
+  }
+  return out;
+}
+
+std::string render_plan_json(const PlanResult& r, const RunInfo& info) {
+  std::string out = "{\n";
+  out += "  \"schema\": " + json_string(kPlanSchema) + ",\n";
+  out += "  \"rapport_version\": " + json_string(info.rapport_version) + ",\n";
+  out += "  \"as_of\": " + json_string(info.as_of) + ",\n";
+  out += "  \"pack\": {\"name\": " + json_string(r.pack) + ", \"version\": " + json_string(r.pack_version) + "},\n";
+  out += "  \"plan\": " + json_string(r.plan) + ",\n  \"title\": " + json_string(r.title) + ",\n";
+  out += "  \"change\": {\"entity\": " + json_string(r.entity) + ", \"field\": " + json_string(r.field) +
+         ", \"target_entity\": " + json_string(r.target_entity) + "},\n";
+  out += "  \"limits\": [";
+  for (std::size_t l = 0; l < r.limits.size(); ++l) out += (l ? ", " : "") + json_string(r.limits[l]);
+  out += "],\n  \"preferences\": [";
+  for (std::size_t j = 0; j < r.preferences.size(); ++j) out += (j ? ", " : "") + json_string(r.preferences[j]);
+  out += "],\n";
+  out += "  \"summary\": {\"records\": " + std::to_string(r.records) + ", \"moves\": " + std::to_string(r.moves.size()) +
+         ", \"without_target\": " + std::to_string(r.without_target) + ", \"relieved\": " + std::to_string(r.relieved) +
+         ", \"to_overflow\": " + std::to_string(r.to_overflow) + ", \"kept\": " + std::to_string(r.kept) +
+         ", \"unplaced\": " + std::to_string(r.unplaced.size()) + ", \"targets_over_before\": " + std::to_string(r.over_before) +
+         ", \"targets_over_after\": " + std::to_string(r.over_after) + ", \"minimal\": " + (r.minimal ? "true" : "false") + "},\n";
+  out += "  \"moves\": [";
+  for (std::size_t i = 0; i < r.moves.size(); ++i) {
+    const auto& m = r.moves[i];
+    out += std::string(i ? ",\n    " : "\n    ") + "{\"id\": " + json_string(m.id) +
+           ", \"record\": " + party_json(m.record, m.record_name) + ", \"from\": " + party_json(m.from, m.from_name) +
+           ", \"to\": " + party_json(m.to, m.to_name) + ", \"overflow\": " + (m.to_overflow ? "true" : "false") + ", \"reasons\": [";
+    for (std::size_t k = 0; k < m.reasons.size(); ++k) out += (k ? ", " : "") + json_string(m.reasons[k]);
+    out += "], \"message\": " + json_string(m.message) + ", \"remedy\": " + json_string(m.remedy) + "}";
+  }
+  out += r.moves.empty() ? "],\n" : "\n  ],\n";
+  out += "  \"targets\": [";
+  for (std::size_t i = 0; i < r.targets.size(); ++i) {
+    const auto& t = r.targets[i];
+    out += std::string(i ? ",\n    " : "\n    ") + "{\"id\": " + json_string(t.id) + ", \"name\": " + json_string(t.name) +
+           ", \"overflow\": " + (t.overflow ? "true" : "false") + ", \"before\": " + loads_json(t.count_before, t.before) +
+           ", \"after\": " + loads_json(t.count_after, t.after) + ", \"bounds\": [";
+    for (std::size_t l = 0; l < t.capacity.size(); ++l) out += (l ? ", " : "") + json_number(t.overflow ? INFINITY : t.capacity[l]);
+    out += "], \"moved_in\": " + std::to_string(t.moved_in) + ", \"moved_out\": " + std::to_string(t.moved_out) +
+           ", \"over_before\": " + (t.over_before ? "true" : "false") + ", \"over_after\": " + (t.over_after ? "true" : "false") + "}";
+  }
+  out += r.targets.empty() ? "],\n" : "\n  ],\n";
+  out += "  \"unplaced\": [";
+  for (std::size_t i = 0; i < r.unplaced.size(); ++i) {
+    const auto& u = r.unplaced[i];
+    out += std::string(i ? ",\n    " : "\n    ") + "{\"record\": " + party_json(u.record, u.record_name) +
+           ", \"stays_with\": " + (u.from.empty() ? "null" : json_string(u.from)) + ", \"reason\": " + json_string(u.reason) + "}";
+  }
+  out += r.unplaced.empty() ? "],\n" : "\n  ],\n";
+  out += "  \"shortfalls\": [";
+  for (std::size_t i = 0; i < r.shortfalls.size(); ++i) {
+    const auto& s = r.shortfalls[i];
+    out += std::string(i ? ",\n    " : "\n    ") + "{\"key\": " + json_string(s.key) + ", \"records\": " + std::to_string(s.records) +
+           ", \"targets_needed\": " + std::to_string(s.targets_needed) + ", \"text\": " + json_string(s.text) + "}";
+  }
+  out += r.shortfalls.empty() ? "],\n" : "\n  ],\n";
+  out += "  \"findings\": [";
+  for (std::size_t i = 0; i < r.findings.size(); ++i) out += std::string(i ? ",\n    " : "\n    ") + finding_json(r.findings[i]);
+  out += r.findings.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  return out;
+}
+
+std::string render_plan_csv(const PlanResult& r) {
+  std::string out = "move_id,record_id,record_name,from_id,from_name,to_id,to_name,overflow,reasons,message,remedy\n";
+  for (const auto& m : r.moves) {
+    out += m.id + "," + csv_cell(m.record) + "," + csv_cell(m.record_name) + "," + csv_cell(m.from) + "," +
+           csv_cell(m.from_name) + "," + csv_cell(m.to) + "," + csv_cell(m.to_name) + "," + (m.to_overflow ? "true" : "false") +
+           "," + csv_cell(join(m.reasons, "; ")) + "," + csv_cell(m.message) + "," + csv_cell(m.remedy) + "\n";
+  }
+  return out;
+}
+
+}  // namespace rapport::engine
