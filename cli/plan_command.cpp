@@ -4,6 +4,8 @@
 
 #include <boost/program_options.hpp>
 
+#include <chrono>
+#include <cstdio>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -38,7 +40,7 @@ int command_plan(const std::vector<std::string>& args) {
   options.rapport_version = RAPPORT_VERSION;
   std::string plan_id, data_dir, source_file, as_of_text, format = "text", output, fail_on = "none";
   std::string on_bad_record = "fail", color = "auto", diagnostics = "text";
-  bool quiet = false;
+  bool quiet = false, timings = false;
   po::options_description desc("options");
   desc.add_options()
       ("pack", po::value(&options.pack_paths)->multitoken(), "rule file or directory (repeatable; also positional)")
@@ -56,6 +58,7 @@ int command_plan(const std::vector<std::string>& args) {
       ("diagnostics", po::value(&diagnostics)->default_value("text"), "diagnostics format: text or json")
       ("color", po::value(&color)->default_value("auto"), "colour: auto, always or never")
       ("quiet,q", po::bool_switch(&quiet), "print only errors and the report")
+      ("timings", po::bool_switch(&timings), "print the time each stage took to standard error")
       ("help,h", "show this help");
   po::positional_options_description positional;
   positional.add("pack", -1);
@@ -93,6 +96,9 @@ int command_plan(const std::vector<std::string>& args) {
   options.on_bad_record = on_bad_record == "skip" ? load::BadRecordPolicy::Skip : load::BadRecordPolicy::Fail;
   options.rules = false;
 
+  using Clock = std::chrono::steady_clock;
+  auto seconds_since = [](Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  auto started = Clock::now();
   Pipeline pipeline;
   prepare(options, pipeline);
   if (pipeline.exit_code != kExitClean) {
@@ -124,17 +130,23 @@ int command_plan(const std::vector<std::string>& args) {
     return usage_error(message);
   }
   options.plans = {plan->id};
+  const double compile_seconds = seconds_since(started);
+  auto load_started = Clock::now();
   load_data(options, pipeline);
+  const double load_seconds = seconds_since(load_started);
   print_errors(pipeline.sink, diagnostics, color);
   if (pipeline.exit_code != kExitClean) return pipeline.exit_code;
 
   engine::PlanResult result;
+  auto solve_started = Clock::now();
   try {
     result = engine::run_plan(holder->pack, *plan, holder->params, pipeline.dataset, *as_of);
   } catch (const engine::PlanError& e) {
     std::cerr << "rapport plan: " << e.what() << "\n";
     return kExitData;
   }
+  const double solve_seconds = seconds_since(solve_started);
+  auto render_started = Clock::now();
   engine::RunInfo info;
   info.rapport_version = RAPPORT_VERSION;
   info.as_of = model::format_timestamp(*as_of);
@@ -145,6 +157,10 @@ int command_plan(const std::vector<std::string>& args) {
   if (format == "json") report = engine::render_plan_json(result, info);
   else if (format == "csv") report = engine::render_plan_csv(result);
   else report = engine::render_plan_text(result, info, output.empty() && color_wanted(color, stdout));
+  if (timings) {
+    std::fprintf(stderr, "timings: parse+check %.3f s, load %.3f s (%zu records), plan %.3f s, report %.3f s\n",
+                 compile_seconds, load_seconds, pipeline.stats.records, solve_seconds, seconds_since(render_started));
+  }
   if (output.empty()) {
     std::cout << report << std::flush;
   } else {

@@ -788,6 +788,12 @@ bool Checker::plan_limit(const ast::Expr& e, const CompiledPlan& plan, PlanLimit
   if (op != "<=" && op != "<" && !flipped) {
     return shape_error(e.op_span, "a `limit` is an upper bound: use `<=` or `<`, not `" + op + "`");
   }
+  auto is_total = [](const ast::Expr& x) {
+    return x.kind == ast::ExprKind::Call && (x.text == "count" || x.text == "sum");
+  };
+  if (flipped && is_total(e.args[0]) && !is_total(e.args[1])) {
+    return shape_error(e.op_span, "a `limit` is an upper bound: use `<=` or `<`, not `" + op + "`");
+  }
   const ast::Expr& total = e.args[flipped ? 1 : 0];
   const ast::Expr& bound = e.args[flipped ? 0 : 1];
   out.span = e.span;
@@ -976,7 +982,15 @@ void Checker::check_plan(const ast::Plan& p) {
         .help("without a limit nothing is over capacity; only rows without a valid target are placed");
   }
 
-  // Preferences: a target side equal to an assigned side.
+  // Preferences: a target side equal to an assigned side. The planner indexes targets by every
+  // combination of preferences, so their number is kept small.
+  constexpr std::size_t kMaxPreferences = 4;
+  if (p.prefers.size() > kMaxPreferences) {
+    sink_.error(Code::InvalidPlan, source_, p.prefers[kMaxPreferences].span,
+                "a plan has at most " + std::to_string(kMaxPreferences) + " `prefer` clauses")
+        .help("keep the preferences that matter most; they are compared in the order written");
+    ok = false;
+  }
   for (const auto& prefer : p.prefers) {
     auto shape = [&](Span span, const std::string& what) {
       sink_.error(Code::InvalidPlan, source_, span, what)
@@ -1014,7 +1028,8 @@ void Checker::check_plan(const ast::Plan& p) {
     if (fail(t) || fail(a)) continue;
     if (!t.node.type.is_scalar() || !a.node.type.is_scalar() || !types_comparable(t.node.type, a.node.type)) {
       sink_.error(Code::TypeMismatch, source_, prefer.op_span,
-                  "can't compare " + describe(t.node.type) + " with " + describe(a.node.type));
+                  "can't compare " + describe(t.node.type) + " with " + describe(a.node.type))
+          .help("a preference matches equal values: compare fields of the same kind, such as the regions");
       ok = false;
       continue;
     }

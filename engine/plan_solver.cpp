@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -173,92 +174,73 @@ class Removal {
 
 /// Where the moved items go: the target with room that meets the most important preferences,
 /// then the lowest load, then the earliest; the overflow when no target has room.
+///
+/// Index: per class of weight vector and per preference pattern (a subset of the preferences),
+/// the targets whose keys on that subset equal a given value, ordered by load, holding only the
+/// targets that still have room for that class. A target found without room for a class never
+/// has room for it again (loads only grow), so it leaves that class's sets for good; each lookup
+/// is then a map find plus a walk that ends at the first target with room.
 class Placer {
  public:
   Placer(const Problem& problem, std::vector<std::vector<double>>& load, const std::vector<Bounds>& bounds,
          std::vector<std::size_t>& count)
-      : problem_(problem), load_(load), bounds_(bounds), count_(count) {
-    const std::size_t prefs = problem_.preferences;
-    std::map<std::vector<std::uint64_t>, int> group_of;
-    group_index_.assign(problem_.targets.size(), -1);
+      : problem_(problem), load_(load), bounds_(bounds), count_(count), prefs_(problem.preferences) {
+    const std::uint32_t patterns = 1u << prefs_;
+    util_.assign(problem_.targets.size(), 0);
+    target_keys_.resize(problem_.targets.size());
     for (std::size_t t = 0; t < problem_.targets.size(); ++t) {
-      const Target& target = problem_.targets[t];
-      if (target.overflow) {
+      for (std::uint32_t p = 0; p < patterns; ++p) {
+        std::optional<Key> key = project(p, problem_.targets[t].keys);
+        if (key) target_keys_[t].push_back(std::move(*key));
+      }
+      if (problem_.targets[t].overflow) {
         overflow_.push_back(static_cast<int>(t));
         continue;
       }
-      std::vector<std::uint64_t> key(target.keys.begin(), target.keys.begin() + static_cast<long>(prefs));
-      auto [it, fresh] = group_of.emplace(key, static_cast<int>(groups_.size()));
-      if (fresh) groups_.push_back(Group{key, {}});
-      group_index_[t] = it->second;
+      managers_.push_back(static_cast<int>(t));
+      util_[t] = utilisation(static_cast<int>(t));
     }
-    for (std::size_t t = 0; t < problem_.targets.size(); ++t) {
-      if (problem_.targets[t].overflow) continue;
-      Entry e{utilisation(static_cast<int>(t)), static_cast<int>(t)};
-      groups_[group_index_[t]].by_load.insert(e);
-      all_.insert(e);
-    }
-    full_.assign(problem_.targets.size(), {});
+    fill(overflow_index_, overflow_, [&](int t) { return static_cast<double>(count_[t]); });
   }
 
   /// The target for `item` (-1: nowhere), and which preferences it meets there.
   int place(int item, std::uint32_t& preferred) {
     const Item& it = problem_.items[item];
     const int cls = class_of(it.weight);
-    // Groups by how well they match, best first: preference 0 is worth more than all later ones.
-    const std::size_t prefs = problem_.preferences;
-    std::vector<std::pair<std::uint32_t, int>> scored;
-    for (std::size_t g = 0; g < groups_.size(); ++g) {
-      std::uint32_t score = match(groups_[g].key, it.keys);
-      if (score != 0) scored.emplace_back(score, static_cast<int>(g));
-    }
-    std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
-      return a.first != b.first ? a.first > b.first : a.second < b.second;
-    });
-    std::size_t i = 0;
-    while (i < scored.size()) {
-      const std::uint32_t score = scored[i].first;
-      int best = -1;
-      Entry best_entry{0, 0};
-      for (; i < scored.size() && scored[i].first == score; ++i) {
-        int t = first_fit(groups_[scored[i].second].by_load, item, cls);
-        if (t >= 0) {
-          Entry e{utilisation(t), t};
-          if (best < 0 || e < best_entry) {
-            best = t;
-            best_entry = e;
-          }
+    Class& c = classes_[cls];
+    for (std::uint32_t p = (1u << prefs_); p-- > 0;) {
+      std::optional<Key> key = project(p, it.keys);
+      if (!key) continue;
+      auto found = c.sets.find(*key);
+      if (found == c.sets.end()) continue;
+      std::set<Entry>& candidates = found->second;
+      for (auto e = candidates.begin(); e != candidates.end();) {
+        const int t = e->target;
+        auto next = std::next(e);
+        if (fits_item(t, item)) {
+          preferred = to_bits(match(problem_.targets[t].keys, it.keys));
+          assign(t, item);
+          return t;
         }
+        if (cls != generic_) close(c, t);  // no room for this class, now or later
+        e = next;
       }
-      if (best >= 0) {
-        preferred = to_bits(score, prefs);
-        assign(best, item);
-        return best;
-      }
-    }
-    // No preferred target has room: any target, lowest load first.
-    int t = first_fit(all_, item, cls);
-    if (t >= 0) {
-      preferred = to_bits(match(groups_[group_index_[t]].key, it.keys), prefs);
-      assign(t, item);
-      return t;
     }
     // The overflow: no limits; preferences, then the fewest items, then order.
-    int best = -1;
-    std::uint32_t best_score = 0;
-    for (int o : overflow_) {
-      std::uint32_t score = match(problem_.targets[o].keys, it.keys);
-      if (best < 0 || score > best_score || (score == best_score && count_[o] < count_[best])) {
-        best = o;
-        best_score = score;
-      }
+    for (std::uint32_t p = (1u << prefs_); p-- > 0;) {
+      std::optional<Key> key = project(p, it.keys);
+      if (!key) continue;
+      auto found = overflow_index_.sets.find(*key);
+      if (found == overflow_index_.sets.end() || found->second.empty()) continue;
+      const int o = found->second.begin()->target;
+      preferred = to_bits(match(problem_.targets[o].keys, it.keys));
+      const Entry old{static_cast<double>(count_[o]), o};
+      ++count_[o];
+      for (std::size_t l = 0; l < it.weight.size(); ++l) load_[o][l] += it.weight[l];
+      move_entry(overflow_index_, o, old, Entry{static_cast<double>(count_[o]), o});
+      return o;
     }
-    if (best >= 0) {
-      preferred = to_bits(best_score, prefs);
-      ++count_[best];
-      for (std::size_t l = 0; l < it.weight.size(); ++l) load_[best][l] += it.weight[l];
-    }
-    return best;
+    return -1;
   }
 
  private:
@@ -267,25 +249,34 @@ class Placer {
     int target;
     bool operator<(const Entry& o) const { return load != o.load ? load < o.load : target < o.target; }
   };
-  struct Group {
-    std::vector<std::uint64_t> key;
-    std::set<Entry> by_load;
+  using Key = std::pair<std::uint32_t, std::vector<std::uint64_t>>;  // pattern, keys on it
+  struct Class {
+    std::map<Key, std::set<Entry>> sets;
+    std::vector<std::vector<std::set<Entry>*>> of_target;  // per target: the sets it is in (empty: closed)
   };
 
-  /// Bit (prefs - 1 - j) set when preference j matches: comparing scores compares the
-  /// preferences in the order written.
+  /// Bit (prefs - 1 - j) of a pattern or score stands for preference j, so comparing scores
+  /// compares the preferences in the order written.
+  std::optional<Key> project(std::uint32_t pattern, const std::vector<std::uint64_t>& keys) const {
+    Key key{pattern, {}};
+    for (std::size_t j = 0; j < prefs_; ++j) {
+      if (!(pattern & (1u << (prefs_ - 1 - j)))) continue;
+      if (keys[j] == kNoKey) return std::nullopt;  // a missing value matches nothing
+      key.second.push_back(keys[j]);
+    }
+    return key;
+  }
   std::uint32_t match(const std::vector<std::uint64_t>& target_keys, const std::vector<std::uint64_t>& item_keys) const {
     std::uint32_t score = 0;
-    const std::size_t prefs = problem_.preferences;
-    for (std::size_t j = 0; j < prefs; ++j) {
-      if (item_keys[j] != kNoKey && target_keys[j] == item_keys[j]) score |= 1u << (prefs - 1 - j);
+    for (std::size_t j = 0; j < prefs_; ++j) {
+      if (item_keys[j] != kNoKey && target_keys[j] == item_keys[j]) score |= 1u << (prefs_ - 1 - j);
     }
     return score;
   }
-  static std::uint32_t to_bits(std::uint32_t score, std::size_t prefs) {
+  std::uint32_t to_bits(std::uint32_t score) const {
     std::uint32_t bits = 0;
-    for (std::size_t j = 0; j < prefs; ++j) {
-      if (score & (1u << (prefs - 1 - j))) bits |= 1u << j;
+    for (std::size_t j = 0; j < prefs_; ++j) {
+      if (score & (1u << (prefs_ - 1 - j))) bits |= 1u << j;
     }
     return bits;
   }
@@ -302,10 +293,48 @@ class Placer {
     return u;
   }
 
+  /// Puts `targets` into `index`, each under its key for every pattern, ordered by `order`.
+  template <typename Order>
+  void fill(Class& index, const std::vector<int>& targets, Order order) {
+    index.of_target.resize(problem_.targets.size());
+    for (int t : targets) {
+      for (const Key& key : target_keys_[t]) {
+        std::set<Entry>& set = index.sets[key];
+        set.insert(Entry{order(t), t});
+        index.of_target[t].push_back(&set);
+      }
+    }
+  }
+  static void move_entry(Class& index, int t, const Entry& old, const Entry& now) {
+    for (std::set<Entry>* set : index.of_target[t]) {
+      set->erase(old);
+      set->insert(now);
+    }
+  }
+
+  int make_class() {
+    classes_.emplace_back();
+    fill(classes_.back(), managers_, [&](int t) { return util_[t]; });
+    return static_cast<int>(classes_.size()) - 1;
+  }
+
+  /// The index of a weight vector's class; past kMaxClasses, one shared class that never closes
+  /// a target (correct, but each lookup may walk targets without room).
   int class_of(const std::vector<double>& weight) {
-    auto [it, fresh] = classes_.emplace(weight, static_cast<int>(classes_.size()));
-    (void)fresh;
-    return it->second;
+    auto found = class_ids_.find(weight);
+    if (found != class_ids_.end()) return found->second;
+    if (class_ids_.size() >= kMaxClasses) {
+      if (generic_ < 0) generic_ = make_class();
+      return generic_;
+    }
+    int id = make_class();
+    class_ids_.emplace(weight, id);
+    return id;
+  }
+
+  void close(Class& c, int t) {
+    for (std::set<Entry>* set : c.of_target[t]) set->erase(Entry{util_[t], t});
+    c.of_target[t].clear();
   }
 
   bool fits_item(int t, int item) const {
@@ -316,44 +345,29 @@ class Placer {
     return true;
   }
 
-  /// The least loaded target of `set` with room for `item`. A target found without room for a
-  /// class never has room for it later (loads only grow), so it is skipped from then on.
-  int first_fit(const std::set<Entry>& set, int item, int cls) {
-    for (const Entry& e : set) {
-      auto& full = full_[e.target];
-      if (cls < kCachedClasses && full.size() > static_cast<std::size_t>(cls) && full[cls]) continue;
-      if (fits_item(e.target, item)) return e.target;
-      if (cls < kCachedClasses) {
-        if (full.size() <= static_cast<std::size_t>(cls)) full.resize(cls + 1, false);
-        full[cls] = true;
-      }
-    }
-    return -1;
-  }
-
   void assign(int t, int item) {
-    Entry old{utilisation(t), t};
-    groups_[group_index_[t]].by_load.erase(old);
-    all_.erase(old);
+    const Entry old{util_[t], t};
     const auto& w = problem_.items[item].weight;
     for (std::size_t l = 0; l < w.size(); ++l) load_[t][l] += w[l];
     ++count_[t];
-    Entry now{utilisation(t), t};
-    groups_[group_index_[t]].by_load.insert(now);
-    all_.insert(now);
+    util_[t] = utilisation(t);
+    const Entry now{util_[t], t};
+    for (Class& c : classes_) move_entry(c, t, old, now);
   }
 
-  static constexpr int kCachedClasses = 256;
+  static constexpr std::size_t kMaxClasses = 64;
   const Problem& problem_;
   std::vector<std::vector<double>>& load_;
   const std::vector<Bounds>& bounds_;
   std::vector<std::size_t>& count_;
-  std::vector<Group> groups_;
-  std::vector<int> group_index_;
-  std::vector<int> overflow_;
-  std::set<Entry> all_;
-  std::map<std::vector<double>, int> classes_;
-  std::vector<std::vector<bool>> full_;  // per target, per class: no room
+  const std::size_t prefs_;
+  std::vector<int> managers_, overflow_;
+  std::vector<std::vector<Key>> target_keys_;  // per target: its key for every pattern it can match
+  std::vector<double> util_;
+  std::vector<Class> classes_;
+  std::map<std::vector<double>, int> class_ids_;
+  int generic_ = -1;
+  Class overflow_index_;  // ordered by the number of items
 };
 
 }  // namespace

@@ -349,6 +349,7 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
   // What found no room, and how much capacity is missing per value of the first preference.
   struct Short {
     std::size_t records = 0;
+    std::size_t unplaced = 0;
     std::vector<double> weight;
   };
   std::map<std::string, Short> shortage;
@@ -367,6 +368,7 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     if (!p.unplaced && !overflowed) continue;
     Short& s = shortage[pref0_text[i]];
     ++s.records;
+    s.unplaced += p.unplaced;
     s.weight.resize(dims, 0);
     for (std::size_t l = 0; l < dims; ++l) s.weight[l] += problem.items[i].weight[l];
     if (p.unplaced) {
@@ -413,14 +415,18 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     shortfall.targets_needed = needed;
     std::string where = key.empty() ? "" : " with " + source_text(pack, plan.prefers[0].target_key.span) + " = " + key;
     std::string what = plural(s.records, model::singular_of(plan.assign_entity), plan.assign_entity);
+    const std::string fate = s.unplaced == 0 ? " sent to the overflow"
+                             : s.unplaced == s.records ? " left unplaced"
+                                                       : " sent to the overflow or left unplaced";
     shortfall.text = needed > 0 ? plural(needed, "more " + plan.target_var, "more " + noun) + where +
-                                      " (at the median limits) would take the " + what + " that found no room"
-                                : what + where + " found no room";
+                                      " (at the median limits) would take the " + what + fate
+                                : "the " + what + where + fate + " found no target with room";
     result.shortfalls.push_back(std::move(shortfall));
   }
 
   // Findings: what the plan can't fix by itself.
-  auto finding_for = [&](std::size_t t, std::string message, std::string remedy) {
+  auto add_finding = [&](const std::string& entity, std::string id, std::string name, std::string message,
+                         std::string remedy) {
     Finding f;
     f.pack = pack.name;
     f.pack_version = pack.version;
@@ -428,16 +434,23 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     f.title = plan.title;
     f.rationale = plan.rationale;
     f.base_severity = f.severity = plan.severity;
-    f.subject_entity = plan.target_entity;
-    f.subject_id = result.targets[t].id;
-    f.subject_name = result.targets[t].name;
+    f.subject_entity = entity;
+    f.subject_id = std::move(id);
+    f.subject_name = std::move(name);
     f.message = std::move(message);
     f.remedy = std::move(remedy);
     f.tags = plan.tags;
-    f.fingerprint = fingerprint(pack.name, plan.id, plan.target_entity, f.subject_id);
+    f.fingerprint = fingerprint(pack.name, plan.id, entity, f.subject_id);
     result.findings.push_back(std::move(f));
   };
+  auto finding_for = [&](std::size_t t, std::string message, std::string remedy) {
+    add_finding(plan.target_entity, result.targets[t].id, result.targets[t].name, std::move(message), std::move(remedy));
+  };
   const std::string keep_text = plan.source.keeps.empty() ? "" : source_text(pack, plan.source.keeps.front().span);
+  std::vector<std::size_t> kept_at(target_rows.size(), 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (problem.items[i].fixed && problem.items[i].current >= 0) ++kept_at[problem.items[i].current];
+  }
   for (std::size_t t = 0; t < target_rows.size(); ++t) {
     const auto& load = result.targets[t];
     if (load.overflow) continue;
@@ -452,7 +465,8 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
       std::string list;
       for (std::size_t k = 0; k < fixed.size(); ++k) list += (k ? " and " : "") + fixed[k];
       finding_for(t,
-                  load.name + " keeps " + model::singular_of(plan.assign_entity) + "s that may not move" +
+                  load.name + " keeps " + plural(kept_at[t], model::singular_of(plan.assign_entity), plan.assign_entity) +
+                      " that may not move" +
                       (keep_text.empty() ? "" : " (keep " + keep_text + ")") + "; they alone break " + list +
                       ": this needs a human decision.",
                   "Decide which of them to hand over (the plan never moves them), or agree an exception for " +
@@ -463,6 +477,17 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
       finding_for(t, load.name + " is still over " + list + ": no target had room for what should leave.",
                   "Add capacity (see the shortfall), or add an `overflow to` clause to the plan.");
     }
+  }
+  // Kept records whose owner is not a target: `keep` holds them, so only a person can move them.
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!problem.items[i].fixed || problem.items[i].current >= 0) continue;
+    const std::int32_t owner = link->rows[item_rows[i]];
+    const std::string owner_text = owner == model::kNoRow ? "nobody" : name_of(data, *users, owner) + " (" + id_of(data, *users, owner) + ")";
+    const std::string name = name_of(data, *assigned, item_rows[i]);
+    add_finding(plan.assign_entity, id_of(data, *assigned, item_rows[i]), name,
+                name + " stays with " + owner_text + ", who is not a target" +
+                    (target_where.empty() ? "" : " (" + target_where + ")") + ": `keep " + keep_text + "` holds it in place.",
+                "Reassign it by hand if " + owner_text + " should not own it.");
   }
   sort_findings(result.findings);
   return result;
