@@ -37,7 +37,9 @@ constexpr const char* kUsage =
     "  explain RULE PACK... --data DIR --subject ID\n"
     "                             show how one rule evaluated for one subject, step by step\n"
     "  plan PACK... --data DIR    propose the fewest reassignments that keep every limit of a plan\n"
-    "  fetch --source FILE --out DIR  fetch CRM data (Salesforce, files) as canonical files\n"
+    "  fetch --source FILE --out DIR  fetch CRM data (Salesforce, HubSpot, Dynamics, files) as canonical files\n"
+    "  apply --source FILE (--plan FILE | --findings FILE) [--apply]\n"
+    "                             write a plan's moves, and findings as flags or tasks, back to the CRM\n"
     "  codes                      list the diagnostic codes\n"
     "\n"
     "options: --help (on every command), --version\n"
@@ -366,6 +368,7 @@ int run(int argc, char** argv) {
     if (command == "doc") return command_doc(rest);
     if (command == "explain") return command_explain(rest);
     if (command == "fetch") return command_fetch(rest);
+    if (command == "apply") return command_apply(rest);
   } catch (const std::bad_alloc&) {
     std::cerr << "rapport " << command << ": out of memory\n";
     return kExitData;

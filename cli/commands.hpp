@@ -53,5 +53,7 @@ int command_explain(const std::vector<std::string>& args);
 int command_plan(const std::vector<std::string>& args);
 /// `rapport fetch --source source.yaml --out DIR`: CRM data to canonical `<entity>.jsonl` files.
 int command_fetch(const std::vector<std::string>& args);
+/// `rapport apply --source source.yaml (--plan FILE | --findings FILE) [--apply]`: write-back.
+int command_apply(const std::vector<std::string>& args);
 
 }  // namespace rapport::cli

@@ -26,11 +26,12 @@ bool is_token_rejected(const http::Response& response) {
 }
 
 http::Response AuthenticatedClient::send(http::Request request) {
-  request.headers.set("Authorization", tokens_.authorization());
+  AccessToken sent = tokens_.token();
+  request.headers.set("Authorization", sent.authorization());
   http::Response response = client_.send(request);
   if (!is_token_rejected(response)) return response;
 
-  tokens_.invalidate();
+  tokens_.invalidate(sent);  // another worker may have replaced it already
   request.headers.set("Authorization", tokens_.authorization());
   http::Response retried = client_.send(request);
   retried.attempts += response.attempts;

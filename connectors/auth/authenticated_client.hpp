@@ -13,6 +13,8 @@ namespace rapport::auth {
 bool is_token_rejected(const http::Response& response);
 
 /// Sends requests of one source with its token. Neither the client nor the provider is owned.
+/// Like its Client, driven by one thread at a time; concurrent workers each have their own
+/// AuthenticatedClient and Client, sharing one TokenProvider.
 class AuthenticatedClient {
  public:
   AuthenticatedClient(http::Client& client, TokenProvider& tokens) : client_(client), tokens_(tokens) {}

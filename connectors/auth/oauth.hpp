@@ -42,7 +42,9 @@ struct RefreshTokenConfig {
 /// Tokens from the client-credentials grant.
 class OAuthClientCredentials : public TokenProvider {
  public:
-  /// `client` carries the token requests; it must outlive the provider.
+  /// `client` carries the token requests; it must outlive the provider. When workers on other
+  /// threads share the provider, `client` must be its own: a Client is driven by one thread at a
+  /// time, and the provider uses it from whichever worker needs a token (one at a time).
   OAuthClientCredentials(http::Client& client, ClientCredentialsConfig config);
 
  protected:

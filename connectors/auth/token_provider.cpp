@@ -13,14 +13,11 @@ AccessToken TokenProvider::token() {
   return *cached_;
 }
 
-std::string TokenProvider::authorization() {
-  AccessToken current = token();
-  return current.type + " " + current.value.reveal();
-}
+std::string TokenProvider::authorization() { return token().authorization(); }
 
-void TokenProvider::invalidate() {
+void TokenProvider::invalidate(const AccessToken& refused) {
   std::lock_guard lock(mutex_);
-  cached_.reset();
+  if (cached_ && cached_->value.reveal() == refused.value.reveal()) cached_.reset();
 }
 
 StaticBearer::StaticBearer(std::string reference) : reference_(std::move(reference)), first_(Secret::resolve(reference_)) {}

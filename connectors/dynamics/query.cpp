@@ -24,7 +24,8 @@ std::string without_trailing_slash(std::string_view url) {
   throw QueryFormatError("GET " + http::redact_url(url) + ": " + why);
 }
 
-/// Replaces each typed lookup's field by the lookup's id when it names that table, else null.
+}  // namespace
+
 void resolve_lookups(json::object& row, const Selection& selection, const std::string& url) {
   for (const TypedLookup& lookup : selection.lookups) {
     const json::value* id = row.if_contains(lookup.column);
@@ -40,8 +41,6 @@ void resolve_lookups(json::object& row, const Selection& selection, const std::s
     row[lookup.field] = table->as_string() == lookup.table ? *id : json::value(nullptr);
   }
 }
-
-}  // namespace
 
 Selection select_fields(const std::vector<std::string>& fields) {
   Selection selection;
@@ -77,7 +76,7 @@ http::Headers query_headers(const Selection& selection, int page_size) {
   headers.add("Accept", "application/json");
   headers.add("OData-MaxVersion", "4.0");
   headers.add("OData-Version", "4.0");
-  headers.add("Prefer", "odata.maxpagesize=" + std::to_string(page_size));
+  if (page_size > 0) headers.add("Prefer", "odata.maxpagesize=" + std::to_string(page_size));
   if (!selection.annotations.empty()) {
     std::string names;
     for (const std::string& name : selection.annotations) names += (names.empty() ? "" : ",") + name;

@@ -50,6 +50,10 @@ struct Selection {
 /// The selection for a list of vendor field names.
 Selection select_fields(const std::vector<std::string>& fields);
 
+/// Replaces each typed lookup's field of `row` by the lookup's id when it names that table, else
+/// null. Throws QueryFormatError (naming `url`) when a lookup came without its table annotation.
+void resolve_lookups(boost::json::object& row, const Selection& selection, const std::string& url);
+
 /// `{org}/api/data/{version}/{entity_set}?$select=a,b[&$filter=modifiedon ge {since}]`;
 /// `since` is an ISO 8601 UTC timestamp.
 std::string query_url(std::string_view org, std::string_view api_version, std::string_view entity_set,
@@ -57,6 +61,7 @@ std::string query_url(std::string_view org, std::string_view api_version, std::s
 
 /// The request headers of every page: Accept, OData-MaxVersion, OData-Version, `Prefer:
 /// odata.maxpagesize=N` and, when annotations are selected, `Prefer: odata.include-annotations="..."`.
+/// A `page_size` of 0 leaves out the page size (a single row, a write).
 http::Headers query_headers(const Selection& selection, int page_size);
 
 /// Runs a query from `url` and hands every row (typed lookups resolved) to `on_record`, following

@@ -115,7 +115,9 @@ const Response& Outcome::response() const {
 struct Client::Impl {
   explicit Impl(ClientOptions chosen)
       : options(std::move(chosen)),
-        bucket(options.requests_per_second, options.rate_burst, Clock::now()),
+        bucket(options.shared_rate_limit ? options.shared_rate_limit
+                                         : std::make_shared<TokenBucket>(options.requests_per_second,
+                                                                         options.rate_burst, Clock::now())),
         random(options.jitter_seed ? *options.jitter_seed : std::random_device{}()) {
     options.max_concurrency = std::max(1, options.max_concurrency);
   }
@@ -272,7 +274,7 @@ struct Client::Impl {
           ++it;
           continue;
         }
-        std::chrono::nanoseconds rate_wait = bucket.try_acquire(now);
+        std::chrono::nanoseconds rate_wait = bucket->try_acquire(now);
         if (rate_wait.count() > 0) {
           wake = std::min(wake, now + std::chrono::duration_cast<Clock::duration>(rate_wait));
           break;
@@ -318,7 +320,7 @@ struct Client::Impl {
 
   ClientOptions options;
   detail::MultiHandle multi;
-  TokenBucket bucket;
+  std::shared_ptr<TokenBucket> bucket;  // shared with the other workers of a source, or its own
   std::mt19937_64 random;
   std::uniform_real_distribution<double> jitter{0.0, 1.0};
 };

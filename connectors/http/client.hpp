@@ -45,7 +45,9 @@ class Outcome {
 };
 
 /// Talks HTTP for one source. Owns a libcurl multi handle, so connections are reused between
-/// calls. Not thread-safe: one thread drives a Client; parallelism comes from send_all.
+/// calls. Not thread-safe: one thread at a time drives a Client (its libcurl handles must not be
+/// shared); parallelism comes from send_all, or from one Client a thread, the Clients sharing a
+/// rate limit (share_rate_limit).
 class Client {
  public:
   explicit Client(ClientOptions options = {});

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -12,6 +13,7 @@
 namespace rapport::http {
 
 struct AttemptEvent;
+class TokenBucket;
 
 /// Settings of one Client, normally one per CRM source. The defaults suit a production CRM API.
 struct ClientOptions {
@@ -44,13 +46,21 @@ struct ClientOptions {
   double rate_burst = 1;
   /// Requests in flight at once in Client::send_all.
   int max_concurrency = 4;
+  /// A bucket shared with other Clients, used instead of one of requests_per_second and
+  /// rate_burst; set by share_rate_limit().
+  std::shared_ptr<TokenBucket> shared_rate_limit;
 
   /// Largest response body accepted; a larger one fails the request instead of exhausting memory.
   std::size_t max_body_bytes = std::size_t{512} << 20;
   std::string user_agent = "rapport/0.1";
 
   /// Called after every attempt (for progress, journals and tests); sees only redacted URLs.
+  /// Clients built from copies of these options call it from their own threads, maybe at once.
   std::function<void(const AttemptEvent&)> on_attempt;
 };
+
+/// Makes every Client built from (copies of) `options` from now on draw from one token bucket of
+/// its requests_per_second and rate_burst, so concurrent workers together keep the source's rate.
+void share_rate_limit(ClientOptions& options);
 
 }  // namespace rapport::http

@@ -2,11 +2,13 @@
 // The per-source request rate: a token bucket. Time is passed in, so tests drive it with a fake clock.
 
 #include <chrono>
+#include <mutex>
 
 namespace rapport::http {
 
 /// Allows `rate` requests a second on average and up to `burst` back to back.
-/// Not thread-safe: one Client owns one bucket.
+/// Thread-safe: the Clients of one source's concurrent workers draw from one bucket
+/// (ClientOptions::shared_rate_limit).
 class TokenBucket {
  public:
   using Clock = std::chrono::steady_clock;
@@ -23,6 +25,7 @@ class TokenBucket {
  private:
   void refill(Clock::time_point now);
 
+  std::mutex mutex_;
   double rate_;
   double burst_;
   double tokens_;

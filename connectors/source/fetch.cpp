@@ -2,20 +2,25 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/json.hpp>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "connectors/auth/authenticated_client.hpp"
-#include "connectors/auth/oauth.hpp"
 #include "connectors/auth/secret.hpp"
 #include "connectors/dynamics/query.hpp"
 #include "connectors/hubspot/objects.hpp"
 #include "connectors/mapping/mapping.hpp"
 #include "connectors/salesforce/query.hpp"
+#include "connectors/source/session.hpp"
 #include "connectors/source/source_config.hpp"
 
 namespace rapport::source {
@@ -60,119 +65,121 @@ bool write_atomically(const fs::path& path, const std::string& content, std::str
   return true;
 }
 
-/// Maps one vendor record and appends it to `out`; an id already in `ids` is an error.
-void append_record(Output& out, std::set<std::string>& ids, const mapping::ObjectRule& object,
-                   const json::object& record) {
-  json::object canonical = mapping::map_record(object, record);
-  const json::value* id = canonical.if_contains("id");
-  if (!id || !id->is_string() || id->as_string().empty()) {
-    throw mapping::MappingError(object.object + ": a record has no Id");
-  }
-  if (!ids.insert(std::string(id->as_string())).second) {
-    throw mapping::MappingError(object.object + " " + std::string(id->as_string()) +
-                                ": the source returned this record twice");
-  }
-  out.content += json::serialize(canonical);
-  out.content += '\n';
-  ++out.records;
+/// `modified_since` as the dialects take it.
+std::optional<std::string_view> since(const SourceConfig& config) {
+  return config.modified_since ? std::optional<std::string_view>(*config.modified_since) : std::nullopt;
 }
 
-std::vector<Output> fetch_salesforce(const SourceConfig& config, const mapping::Mapping& mapping,
-                                     const http::ClientOptions& options) {
-  http::Client client(options);
-  const AuthConfig& a = *config.auth;
-  std::string token_url = a.token_url ? *a.token_url : auth::salesforce_token_url(config.instance);
-  std::string client_id = auth::Secret::resolve(a.client_id).reveal();
-  std::unique_ptr<auth::TokenProvider> tokens;
-  if (a.refresh_token) {
-    auth::RefreshTokenConfig c{token_url, client_id, auth::Secret::resolve(a.client_secret),
-                               auth::Secret::resolve(*a.refresh_token), std::chrono::minutes(30)};
-    tokens = std::make_unique<auth::OAuthRefreshToken>(client, std::move(c));
-  } else {
-    auth::ClientCredentialsConfig c{token_url, client_id, auth::Secret::resolve(a.client_secret), "",
-                                    std::chrono::minutes(30)};
-    tokens = std::make_unique<auth::OAuthClientCredentials>(client, std::move(c));
+using RecordSink = std::function<void(json::object&&)>;
+/// Reads every record of one vendor object through a worker's session, in vendor order.
+using ObjectQuery = void (*)(auth::AuthenticatedClient&, const SourceConfig&, const mapping::ObjectRule&,
+                             const RecordSink&);
+
+/// What one vendor object of an entity gave: its mapped records in vendor order and, when its
+/// query or mapping failed, the error that stopped it after them.
+struct Part {
+  const mapping::ObjectRule* object = nullptr;
+  std::string content;           // JSON lines
+  std::vector<std::string> ids;  // of the lines, in order
+  std::exception_ptr error;
+};
+
+/// Maps one vendor record onto the end of `part`.
+void add_record(Part& part, const json::object& record) {
+  json::object canonical = mapping::map_record(*part.object, record);
+  const json::value* id = canonical.if_contains("id");
+  if (!id || !id->is_string() || id->as_string().empty()) {
+    throw mapping::MappingError(part.object->object + ": a record has no Id");
   }
-  auth::AuthenticatedClient session(client, *tokens);
+  part.ids.emplace_back(id->as_string());
+  part.content += json::serialize(canonical);
+  part.content += '\n';
+}
+
+/// Appends a part to its entity's output. As a sequential fetch would meet them: an id already
+/// in `ids` is an error, then the error that stopped the part.
+void append_part(Output& out, std::set<std::string>& ids, Part& part) {
+  for (const std::string& id : part.ids) {
+    if (!ids.insert(id).second) {
+      throw mapping::MappingError(part.object->object + " " + id + ": the source returned this record twice");
+    }
+  }
+  if (part.error) std::rethrow_exception(part.error);
+  if (out.content.empty()) out.content = std::move(part.content);
+  else out.content += part.content;
+  part.content = std::string();
+  out.records += part.ids.size();
+}
+
+/// Runs `query` for every vendor object of every entity, `config.concurrency` at a time. Each
+/// worker drives its own Client (libcurl handles are not shared between threads); all of them
+/// draw from one rate limit and one token provider, whose own Client carries only token
+/// requests. Objects are handed out in entity order and the files are put together in that
+/// order, so the output does not depend on which query finishes first; after a failure no
+/// further object is started, and the first failure in that order is the one reported.
+std::vector<Output> fetch_crm(const SourceConfig& config, const mapping::Mapping& mapping, http::ClientOptions options,
+                              ObjectQuery query) {
+  http::share_rate_limit(options);
+  Session session = open_session(config, options);
+  std::vector<Part> parts;
+  for (const std::string& entity : config.objects) {
+    for (const mapping::ObjectRule& object : mapping.entity(entity)->objects) parts.push_back(Part{&object, {}, {}, {}});
+  }
+
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
+  auto work = [&](http::Client& client) {
+    auth::AuthenticatedClient worker(client, *session.tokens);
+    for (std::size_t i = 0; !failed && (i = next++) < parts.size();) {
+      Part& part = parts[i];
+      try {
+        query(worker, config, *part.object, [&part](json::object&& record) { add_record(part, record); });
+      } catch (...) {
+        part.error = std::current_exception();
+        failed = true;
+      }
+    }
+  };
+  const std::size_t worker_count = std::clamp<std::size_t>(parts.size(), 1, static_cast<std::size_t>(config.concurrency));
+  std::vector<std::unique_ptr<http::Client>> clients;
+  for (std::size_t w = 0; w < worker_count; ++w) clients.push_back(std::make_unique<http::Client>(options));
+  {
+    std::vector<std::jthread> threads;
+    for (std::size_t w = 1; w < worker_count; ++w) threads.emplace_back(work, std::ref(*clients[w]));
+    work(*clients[0]);
+  }  // joined
 
   std::vector<Output> outputs;
+  auto part = parts.begin();
   for (const std::string& entity : config.objects) {
-    const mapping::EntityRule* rules = mapping.entity(entity);
     Output out{entity, entity + ".jsonl", "", 0};
     std::set<std::string> ids;
-    for (const mapping::ObjectRule& object : rules->objects) {
-      std::string soql = salesforce::build_soql(object.object, mapping::source_fields(object),
-                                                config.modified_since ? std::optional<std::string_view>(*config.modified_since)
-                                                                      : std::nullopt);
-      salesforce::run_query(session, config.instance, config.api_version, soql,
-                            [&](json::object&& record) { append_record(out, ids, object, record); });
-    }
+    for (std::size_t n = mapping.entity(entity)->objects.size(); n > 0; --n) append_part(out, ids, *part++);
     outputs.push_back(std::move(out));
   }
   return outputs;
 }
 
-/// One entity from Dataverse: each of its tables (entity sets) in turn. Needs nothing but the
-/// session, so entities can be fetched concurrently.
-Output fetch_dynamics_entity(auth::AuthenticatedClient& session, const SourceConfig& config,
-                             const mapping::EntityRule& rules) {
-  Output out{rules.entity, rules.entity + ".jsonl", "", 0};
-  std::set<std::string> ids;
+/// Salesforce: one SOQL query an sObject, paged by nextRecordsUrl.
+void query_salesforce_object(auth::AuthenticatedClient& session, const SourceConfig& config,
+                             const mapping::ObjectRule& object, const RecordSink& on_record) {
+  std::string soql = salesforce::build_soql(object.object, mapping::source_fields(object), since(config));
+  salesforce::run_query(session, config.instance, config.api_version, soql, on_record);
+}
+
+/// Dynamics 365: one query a table (entity set), paged by @odata.nextLink.
+void query_dynamics_object(auth::AuthenticatedClient& session, const SourceConfig& config,
+                           const mapping::ObjectRule& object, const RecordSink& on_record) {
   const int page_size = config.page_size > 0 ? config.page_size : dynamics::kDefaultPageSize;
-  for (const mapping::ObjectRule& object : rules.objects) {
-    dynamics::Selection selection = dynamics::select_fields(mapping::source_fields(object));
-    std::string url = dynamics::query_url(config.instance, config.api_version, object.object, selection,
-                                          config.modified_since ? std::optional<std::string_view>(*config.modified_since)
-                                                                : std::nullopt);
-    dynamics::run_query(session, config.instance, url, selection, page_size,
-                        [&](json::object&& record) { append_record(out, ids, object, record); });
-  }
-  return out;
+  dynamics::Selection selection = dynamics::select_fields(mapping::source_fields(object));
+  std::string url = dynamics::query_url(config.instance, config.api_version, object.object, selection, since(config));
+  dynamics::run_query(session, config.instance, url, selection, page_size, on_record);
 }
 
-/// Dynamics 365: client credentials from the Microsoft identity platform, scope `{org}/.default`.
-std::vector<Output> fetch_dynamics(const SourceConfig& config, const mapping::Mapping& mapping,
-                                   const http::ClientOptions& options) {
-  http::Client client(options);
-  const AuthConfig& a = *config.auth;
-  auth::ClientCredentialsConfig credentials{a.token_url ? *a.token_url : auth::microsoft_token_url(config.tenant),
-                                            auth::Secret::resolve(a.client_id).reveal(),
-                                            auth::Secret::resolve(a.client_secret),
-                                            auth::dynamics_scope(config.instance), std::chrono::minutes(30)};
-  auth::OAuthClientCredentials tokens(client, std::move(credentials));
-  auth::AuthenticatedClient session(client, tokens);
-  std::vector<Output> outputs;
-  for (const std::string& entity : config.objects) {
-    outputs.push_back(fetch_dynamics_entity(session, config, *mapping.entity(entity)));
-  }
-  return outputs;
-}
-
-/// One entity from HubSpot: each of its object types in turn. Needs nothing but the session, so
-/// entities can be fetched concurrently.
-Output fetch_hubspot_entity(auth::AuthenticatedClient& session, const SourceConfig& config,
-                            const mapping::EntityRule& rules) {
-  Output out{rules.entity, rules.entity + ".jsonl", "", 0};
-  std::set<std::string> ids;
-  for (const mapping::ObjectRule& object : rules.objects) {
-    hubspot::fetch_object(session, config.instance, object.object, mapping::source_fields(object),
-                          config.modified_since ? std::optional<std::string_view>(*config.modified_since) : std::nullopt,
-                          [&](json::object&& record) { append_record(out, ids, object, record); });
-  }
-  return out;
-}
-
-/// HubSpot: a private app's access token, sent as a bearer token.
-std::vector<Output> fetch_hubspot(const SourceConfig& config, const mapping::Mapping& mapping,
-                                  const http::ClientOptions& options) {
-  http::Client client(options);
-  auth::StaticBearer tokens(*config.auth->token);
-  auth::AuthenticatedClient session(client, tokens);
-  std::vector<Output> outputs;
-  for (const std::string& entity : config.objects) {
-    outputs.push_back(fetch_hubspot_entity(session, config, *mapping.entity(entity)));
-  }
-  return outputs;
+/// HubSpot: one listing (or search) an object type, paged by paging.next.after.
+void query_hubspot_object(auth::AuthenticatedClient& session, const SourceConfig& config,
+                          const mapping::ObjectRule& object, const RecordSink& on_record) {
+  hubspot::fetch_object(session, config.instance, object.object, mapping::source_fields(object), since(config), on_record);
 }
 
 std::vector<Output> fetch_files(const SourceConfig& config) {
@@ -208,14 +215,12 @@ FetchReport fetch(const FetchOptions& options) {
     report.exit_code = kFetchConfig;
     return report;
   }
-  mapping::Mapping mapping = config->kind == Kind::Dynamics  ? mapping::dynamics_default()
-                             : config->kind == Kind::Hubspot ? mapping::hubspot_default()
-                                                             : mapping::salesforce_default();
-  if (config->kind != Kind::Files && config->mapping &&
-      !mapping::apply_mapping_file(*config->mapping, mapping, report.sink)) {
+  std::optional<mapping::Mapping> loaded = load_mapping(*config, report.sink);
+  if (!loaded) {
     report.exit_code = kFetchConfig;
     return report;
   }
+  const mapping::Mapping& mapping = *loaded;
   std::error_code ec;
   fs::create_directories(options.out_dir, ec);
   if (ec || !fs::is_directory(options.out_dir)) {
@@ -226,9 +231,9 @@ FetchReport fetch(const FetchOptions& options) {
 
   std::vector<Output> outputs;
   try {
-    if (config->kind == Kind::Salesforce) outputs = fetch_salesforce(*config, mapping, options.client);
-    else if (config->kind == Kind::Dynamics) outputs = fetch_dynamics(*config, mapping, options.client);
-    else if (config->kind == Kind::Hubspot) outputs = fetch_hubspot(*config, mapping, options.client);
+    if (config->kind == Kind::Salesforce) outputs = fetch_crm(*config, mapping, options.client, query_salesforce_object);
+    else if (config->kind == Kind::Dynamics) outputs = fetch_crm(*config, mapping, options.client, query_dynamics_object);
+    else if (config->kind == Kind::Hubspot) outputs = fetch_crm(*config, mapping, options.client, query_hubspot_object);
     else outputs = fetch_files(*config);
   } catch (const auth::SecretError& e) {
     report.error = e.what();

@@ -64,6 +64,18 @@ std::optional<std::string> read_url(const YAML::Node& node, const char* what, co
   return text;
 }
 
+/// A whole number from `low` to `high` (`page_size`, `concurrency`), or a diagnostic at the node.
+std::optional<int> read_whole_number(const YAML::Node& node, const char* what, int low, int high,
+                                     const diag::SourceFilePtr& file, diag::DiagnosticSink& sink) {
+  int value = 0;
+  if (!node.IsScalar() || !YAML::convert<int>::decode(node, value) || value < low || value > high) {
+    sink.error(Code::ParamOverrideType, file, span_of(node, *file),
+               quote(what) + " must be a whole number from " + std::to_string(low) + " to " + std::to_string(high));
+    return std::nullopt;
+  }
+  return value;
+}
+
 /// Reports keys of `auth` other than `auth_keys`, by position only (the line may hold a secret).
 void check_auth_keys(const YAML::Node& auth, const std::vector<std::string>& auth_keys, const diag::SourceFilePtr& file,
                      diag::DiagnosticSink& sink) {
@@ -153,7 +165,7 @@ std::optional<SourceConfig> load_source(const std::string& path, diag::Diagnosti
   // Keys are checked by hand for `auth`, so a secret pasted as a key's value is never shown.
   const std::vector<std::string> keys = {"kind", "instance", "base_url", "api_version", "auth",
                                          "mapping", "path", "objects", "modified_since",
-                                         "org", "tenant", "page_size"};
+                                         "org", "tenant", "page_size", "concurrency"};
   for (const auto& entry : *root) {
     const std::string key = entry.first.Scalar();
     if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
@@ -225,13 +237,7 @@ std::optional<SourceConfig> load_source(const std::string& path, diag::Diagnosti
                  "a dynamics source needs `tenant` (the Microsoft Entra tenant id or domain) or `auth.token_url`");
     }
     if (YAML::Node size = (*root)["page_size"]) {
-      int value = 0;
-      if (!size.IsScalar() || !YAML::convert<int>::decode(size, value) || value < 1 || value > dynamics::kMaxPageSize) {
-        sink.error(Code::ParamOverrideType, file, span_of(size, *file),
-                   "`page_size` must be a whole number from 1 to " + std::to_string(dynamics::kMaxPageSize));
-      } else {
-        config.page_size = value;
-      }
+      if (auto value = read_whole_number(size, "page_size", 1, dynamics::kMaxPageSize, file, sink)) config.page_size = *value;
     }
     if (auto m = text_of("mapping")) config.mapping = relative(*m);
     for (const char* key : {"path", "base_url"}) {
@@ -254,7 +260,8 @@ std::optional<SourceConfig> load_source(const std::string& path, diag::Diagnosti
   } else {
     if (auto p = text_of("path")) config.files_path = relative(*p);
     else if (!(*root)["path"]) sink.error(Code::MissingClause, file, span_of(kind, *file), "a files source needs `path` (a folder of <entity>.jsonl or .csv files)");
-    for (const char* key : {"instance", "base_url", "auth", "mapping", "modified_since", "org", "tenant", "page_size"}) {
+    for (const char* key : {"instance", "base_url", "auth", "mapping", "modified_since", "org", "tenant", "page_size",
+                            "concurrency"}) {
       if ((*root)[key]) {
         sink.error(Code::UnknownKey, file, span_of((*root)[key], *file), quote(key) + " does not apply to `kind: files`");
       }
@@ -286,6 +293,9 @@ std::optional<SourceConfig> load_source(const std::string& path, diag::Diagnosti
   }
 
   if (config.kind != Kind::Files) {
+    if (YAML::Node workers = (*root)["concurrency"]) {
+      if (auto value = read_whole_number(workers, "concurrency", 1, kMaxConcurrency, file, sink)) config.concurrency = *value;
+    }
     if (YAML::Node since = (*root)["modified_since"]) {
       if (auto text = connectors::scalar_text(since, file, "`modified_since`", sink)) {
         auto ts = salesforce::to_utc_timestamp(*text);

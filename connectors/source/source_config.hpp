@@ -12,6 +12,10 @@ namespace rapport::source {
 
 enum class Kind { Salesforce, Files, Dynamics, Hubspot };
 
+/// Queries of one source in flight at once (`concurrency:`): the default and the most allowed.
+inline constexpr int kDefaultConcurrency = 4;
+inline constexpr int kMaxConcurrency = 16;
+
 /// OAuth settings; every credential is a reference, resolved only when fetching.
 struct AuthConfig {
   std::string client_id;      // env:NAME or file:/path
@@ -28,6 +32,7 @@ struct SourceConfig {
                                // HubSpot (`base_url`): https://api.hubapi.com
   std::string tenant;          // Dynamics: the Microsoft Entra tenant (id or domain) of the token endpoint
   int page_size = 0;           // Dynamics: `Prefer: odata.maxpagesize`; 0 = the dialect's default
+  int concurrency = kDefaultConcurrency;  // CRM sources: vendor objects fetched at once
   std::string api_version = "v59.0";
   std::optional<AuthConfig> auth;
   std::optional<std::string> mapping;  // resolved against the source file's folder

@@ -11,6 +11,7 @@
 #include "connectors/auth/oauth.hpp"
 #include "connectors/auth/secret.hpp"
 #include "connectors/auth/token_provider.hpp"
+#include "fetch_test_support.hpp"
 #include "loopback_server.hpp"
 
 namespace rapport::auth {
@@ -20,13 +21,10 @@ using namespace std::chrono_literals;
 using testing::LoopbackServer;
 using testing::respond;
 
+/// The fetch tests' fast settings with one retry.
 http::ClientOptions test_options() {
-  http::ClientOptions options;
+  http::ClientOptions options = fetch_test::fast_options();
   options.retry.max_retries = 1;
-  options.retry.backoff_base = 5ms;
-  options.retry.backoff_cap = 10ms;
-  options.jitter_seed = 7;
-  options.no_proxy = "*";
   return options;
 }
 

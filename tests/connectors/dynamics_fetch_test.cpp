@@ -17,43 +17,19 @@
 #include "connectors/source/fetch.hpp"
 #include "connectors/source/source_config.hpp"
 #include "diag/render.hpp"
+#include "fetch_test_support.hpp"
 #include "loopback_server.hpp"
 
 namespace rapport {
 namespace {
 
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
+using namespace fetch_test;
 using testing::LoopbackServer;
 using testing::Reply;
 using testing::reset_connection;
 using testing::respond;
 
 constexpr const char* kSecret = "dyn-fetch-s3cret";
-
-fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("rapport_dyn_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-void write(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
-
-std::string read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-http::ClientOptions fast_options() {
-  http::ClientOptions options;
-  options.retry.max_retries = 2;
-  options.retry.backoff_base = 5ms;
-  options.retry.backoff_cap = 10ms;
-  options.jitter_seed = 11;
-  options.no_proxy = "*";
-  return options;
-}
 
 void set_secrets() {
   ::setenv("RAPPORT_DYN_ID", "app-id-1", 1);
@@ -161,7 +137,8 @@ fs::path write_source(const fs::path& dir, const LoopbackServer& server, const s
   write(dir / "source.yaml", "kind: dynamics\norg: " + server.url("") + "\ntenant: contoso.onmicrosoft.com\n"
                              "auth:\n  client_id: env:RAPPORT_DYN_ID\n  client_secret: env:RAPPORT_DYN_SECRET\n"
                              "  token_url: " + server.url("/contoso.onmicrosoft.com/oauth2/v2.0/token") +
-                             "\npage_size: 2\nmapping: mapping.yaml\nobjects: " + objects + "\n" + extra);
+                             "\npage_size: 2\nmapping: mapping.yaml\nobjects: " + objects +
+                             "\nconcurrency: 1\n" + extra);  // the requests in the order of the script
   return dir / "source.yaml";
 }
 
@@ -174,24 +151,14 @@ source::FetchReport run_fetch(const fs::path& dir, const LoopbackServer& server,
   return source::fetch(options);
 }
 
-void expect_book(const fs::path& out) {
-  for (const auto& [entity, expected] : kExpected) EXPECT_EQ(read(out / (entity + ".jsonl")), expected) << entity;
-  std::size_t files = 0;
-  for (const auto& entry : fs::directory_iterator(out)) {
-    ++files;
-    EXPECT_EQ(entry.path().extension(), ".jsonl") << entry.path();  // no temporary files left
-  }
-  EXPECT_EQ(files, kExpected.size());
-}
-
 TEST(DynamicsFetchTest, LoopbackBookBecomesTheExpectedCanonicalFiles) {
   set_secrets();
-  LoopbackServer server({});
+  LoopbackServer server(std::vector<Reply>{});
   server.extend_script(dataverse_script(server));
   fs::path dir = temp_dir("book");
   source::FetchReport report = run_fetch(dir, server, kAllObjects, "modified_since: 2026-01-01\n");
   ASSERT_EQ(report.exit_code, source::kFetchOk) << report.error << diag::render_text(report.sink.sorted());
-  expect_book(dir / "out");
+  expect_files(dir / "out", kExpected);
 
   auto requests = server.requests();
   ASSERT_EQ(requests.size(), 12u);
@@ -241,13 +208,13 @@ std::vector<Reply> with_faults(const std::vector<Reply>& good, std::size_t& faul
 
 TEST(DynamicsFetchTest, EveryRecordArrivesOnceWhenAThirdOfTheRequestsFail) {
   set_secrets();
-  LoopbackServer server({});
+  LoopbackServer server(std::vector<Reply>{});
   std::size_t faults = 0;
   server.extend_script(with_faults(dataverse_script(server), faults));
   fs::path dir = temp_dir("faults");
   source::FetchReport report = run_fetch(dir, server);
   ASSERT_EQ(report.exit_code, source::kFetchOk) << report.error;
-  expect_book(dir / "out");
+  expect_files(dir / "out", kExpected);
   EXPECT_GE(faults, 5u);
   EXPECT_EQ(server.requests().size(), 12u + faults);
   fs::remove_all(dir);
@@ -256,7 +223,7 @@ TEST(DynamicsFetchTest, EveryRecordArrivesOnceWhenAThirdOfTheRequestsFail) {
 TEST(DynamicsFetchTest, ARecordReturnedTwiceIsAnErrorAndNothingIsWritten) {
   set_secrets();
   const std::string acme = R"({"accountid":"a-acme","name":"Acme","_ownerid_value":null})";
-  LoopbackServer server({});
+  LoopbackServer server(std::vector<Reply>{});
   server.extend_script({respond(200, token("token-one")),
                         respond(200, page({acme}, server.url(kAccountsTarget + "&$skiptoken=2"))),
                         respond(200, page({acme}))});
@@ -370,29 +337,13 @@ TEST(DynamicsSourceFileTest, AGoodSourceFileIsRead) {
   fs::remove_all(dir);
 }
 
-const char* kRules = R"(pack dyncheck
-  version "0.1.0"
-  title   "Fetched data"
-
-rule thin_coverage_of_open_deals
-  title     "Key accounts with deals in negotiation are visited"
-  rationale "test"
-  severity  medium
-  for each account in accounts where account.tier in ["strategic", "key"]
-  let deals = opportunities where account_id = account.id and stage = "negotiation"
-  let acts  = activities where account_id = account.id
-  when count(deals) > 0 and count(acts) < 2
-  message "{account.name}: {count(deals)} deal(s) in negotiation, {count(acts)} activities"
-end
-)";
-
 TEST(DynamicsFetchTest, CheckFromADynamicsSourceThroughTheBinary) {
   set_secrets();
-  LoopbackServer server({});
+  LoopbackServer server(std::vector<Reply>{});
   server.extend_script(dataverse_script(server));
   fs::path dir = temp_dir("check");
   write_source(dir, server);
-  write(dir / "check.rules", kRules);
+  write(dir / "check.rules", kCoverageRules);
   std::string out = (dir / "stdout.txt").string(), err = (dir / "stderr.txt").string();
   std::string command = "no_proxy='*' NO_PROXY='*' " + std::string(RAPPORT_BINARY) + " check " + (dir / "check.rules").string() +
                         " --source " + (dir / "source.yaml").string() + " --as-of 2026-03-15 --format json -q >" + out +

@@ -14,6 +14,7 @@
 #include "connectors/dynamics/query.hpp"
 #include "connectors/http/error.hpp"
 #include "connectors/http/form.hpp"
+#include "fetch_test_support.hpp"
 #include "loopback_server.hpp"
 
 namespace rapport {
@@ -21,6 +22,7 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
+using fetch_test::fast_options;
 using testing::LoopbackServer;
 using testing::raw_reply;
 using testing::reset_connection;
@@ -28,16 +30,6 @@ using testing::respond;
 
 constexpr const char* kSecret = "dyn-s3cret/+value";
 constexpr const char* kEncodedSecret = "dyn-s3cret%2F%2Bvalue";
-
-http::ClientOptions fast_options() {
-  http::ClientOptions options;
-  options.retry.max_retries = 2;
-  options.retry.backoff_base = 5ms;
-  options.retry.backoff_cap = 10ms;
-  options.jitter_seed = 7;
-  options.no_proxy = "*";
-  return options;
-}
 
 std::string token(const std::string& value) {
   return R"({"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":")" + value + "\"}";
@@ -119,7 +111,7 @@ const std::vector<std::string> kFields = {"accountid", "name", "_ownerid_value:s
 const std::string kFirstTarget = "/api/data/v9.2/accounts?$select=accountid,name,_ownerid_value";
 
 TEST(DynamicsQueryTest, SendsTheDocumentedRequestsAndFollowsEveryNextLinkAsGiven) {
-  LoopbackServer server({});
+  LoopbackServer server(std::vector<testing::Reply>{});
   // A real skiptoken: a paging cookie, percent-encoded twice; it must travel unchanged.
   const std::string next2 =
       kFirstTarget +
@@ -165,7 +157,7 @@ TEST(DynamicsQueryTest, SendsTheDocumentedRequestsAndFollowsEveryNextLinkAsGiven
 }
 
 TEST(DynamicsQueryTest, PlainColumnsAskForNoAnnotations) {
-  LoopbackServer server({});
+  LoopbackServer server(std::vector<testing::Reply>{});
   server.extend_script({respond(200, token("token-one")),
                         respond(200, page(server, "accounts", {R"({"accountid":"a1","name":"Acme"})"}))});
   Org org(server);
@@ -198,7 +190,7 @@ TEST(DynamicsQueryTest, VendorMessageOfA400ReachesTheError) {
 }
 
 TEST(DynamicsQueryTest, ExpiredTokenIsRefreshedOnceAndTheRequestRetried) {
-  LoopbackServer server({});
+  LoopbackServer server(std::vector<testing::Reply>{});
   server.extend_script(
       {respond(200, token("token-one")),
        respond(200, page(server, "accounts", {account("a1", "Acme", "u1", "systemuser")}, server.url(kFirstTarget + "&$skiptoken=2"))),
@@ -295,7 +287,7 @@ TEST(DynamicsQueryTest, FinalServerErrorCarriesTheVendorMessage) {
 }
 
 TEST(DynamicsQueryTest, NextLinkToAnotherHostIsRefusedAndNotFollowed) {
-  LoopbackServer server({});
+  LoopbackServer server(std::vector<testing::Reply>{});
   server.extend_script(
       {respond(200, token("token-one")),
        respond(200, page(server, "accounts", {R"({"accountid":"a1","name":"Acme"})"},

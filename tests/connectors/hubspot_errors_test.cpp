@@ -12,7 +12,9 @@
 namespace rapport {
 namespace {
 
+using namespace fetch_test;
 using namespace hubspot_test;
+using namespace std::chrono_literals;
 using testing::LoopbackServer;
 using testing::Reply;
 using testing::respond;

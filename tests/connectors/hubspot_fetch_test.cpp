@@ -19,7 +19,9 @@
 namespace rapport {
 namespace {
 
+using namespace fetch_test;
 using namespace hubspot_test;
+using namespace std::chrono_literals;
 using testing::LoopbackServer;
 using testing::Reply;
 
@@ -106,7 +108,7 @@ fs::path write_source(const fs::path& dir, const LoopbackServer& server, const s
   std::string objects;
   for (const auto& o : kObjects) objects += (objects.empty() ? "" : ", ") + o;
   write(dir / "source.yaml", "kind: hubspot\nbase_url: " + server.url("") + "\nauth:\n  token: env:RAPPORT_HS_TOKEN\n"
-                             "mapping: mapping.yaml\nobjects: [" + objects + "]\n" + extra);
+                             "mapping: mapping.yaml\nobjects: [" + objects + "]\nconcurrency: 1\n" + extra);  // requests in script order
   return dir / "source.yaml";
 }
 
@@ -118,23 +120,13 @@ source::FetchReport run_fetch(const fs::path& source_path, const fs::path& out) 
   return source::fetch(options);
 }
 
-void expect_book(const fs::path& out) {
-  for (const auto& [entity, expected] : kExpected) EXPECT_EQ(read(out / (entity + ".jsonl")), expected) << entity;
-  std::size_t files = 0;
-  for (const auto& entry : fs::directory_iterator(out)) {
-    ++files;
-    EXPECT_EQ(entry.path().extension(), ".jsonl") << entry.path();  // no temporary files left
-  }
-  EXPECT_EQ(files, kExpected.size());
-}
-
 TEST(HubspotFetchTest, SendsTheDocumentedRequestsAndWritesCanonicalFiles) {
   ::setenv("RAPPORT_HS_TOKEN", kToken, 1);
   LoopbackServer server(book());
   fs::path dir = temp_dir("book");
   source::FetchReport report = run_fetch(write_source(dir, server), dir / "out");
   ASSERT_EQ(report.exit_code, source::kFetchOk) << report.error << diag::render_text(report.sink.sorted());
-  expect_book(dir / "out");
+  expect_files(dir / "out", kExpected);
 
   auto requests = server.requests();
   ASSERT_EQ(requests.size(), kTargets.size());
@@ -173,7 +165,7 @@ TEST(HubspotFetchTest, AFaultOnEveryThirdRequestStillYieldsEveryRecordOnce) {
   source::FetchReport report = run_fetch(write_source(dir, server), dir / "out");
   ASSERT_EQ(report.exit_code, source::kFetchOk) << report.error;
   EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
-  expect_book(dir / "out");
+  expect_files(dir / "out", kExpected);
 
   // Every faulty request was sent again, unchanged; nothing else was asked.
   auto requests = server.requests();
@@ -254,26 +246,12 @@ TEST(HubspotFetchTest, FetchAndCheckThroughTheBinary) {
   int status = std::system(command.c_str());
   ASSERT_TRUE(WIFEXITED(status));
   ASSERT_EQ(WEXITSTATUS(status), 0) << read(dir / "stderr.txt");
-  expect_book(dir / "out");
+  expect_files(dir / "out", kExpected);
 
   // `rapport check --source`: the same book fetched into a scratch folder, then checked. Acme is
   // a strategic account with a deal in negotiation and one call.
   LoopbackServer again(book());
-  write(dir / "check.rules", R"(pack hscheck
-  version "0.1.0"
-  title   "Fetched from HubSpot"
-
-rule thin_coverage_of_open_deals
-  title     "Key accounts with deals in negotiation are visited"
-  rationale "test"
-  severity  medium
-  for each account in accounts where account.tier in ["strategic", "key"]
-  let deals = opportunities where account_id = account.id and stage = "negotiation"
-  let acts  = activities where account_id = account.id
-  when count(deals) > 0 and count(acts) < 2
-  message "{account.name}: {count(deals)} deal(s) in negotiation, {count(acts)} activities"
-end
-)");
+  write(dir / "check.rules", kCoverageRules);
   command = std::string(RAPPORT_BINARY) + " check " + (dir / "check.rules").string() + " --source " +
             write_source(dir, again).string() + " --fail-on medium --color never >" + (dir / "stdout.txt").string() +
             " 2>" + (dir / "stderr.txt").string();

@@ -1,47 +1,15 @@
 #pragma once
-// What the HubSpot tests share: a loopback HubSpot's answers (owner, object and search pages),
-// scratch folders and transport settings with a short backoff.
+// What the HubSpot tests share: a loopback HubSpot's answers (owner, object and search pages).
+// Scratch folders and transport settings come from fetch_test_support.hpp.
 
-#include <unistd.h>
-
-#include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "connectors/http/options.hpp"
+#include "fetch_test_support.hpp"
 #include "loopback_server.hpp"
 
 namespace rapport::hubspot_test {
-
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-
-inline fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("rapport_hs_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-inline void write(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
-
-inline std::string read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-/// Two retries, a 5 to 10 ms backoff and no proxy: faults cost milliseconds, not seconds.
-inline http::ClientOptions fast_options() {
-  http::ClientOptions options;
-  options.retry.max_retries = 2;
-  options.retry.backoff_base = 5ms;
-  options.retry.backoff_cap = 10ms;
-  options.jitter_seed = 7;
-  options.no_proxy = "*";
-  return options;
-}
 
 /// A page of the list, owners or search endpoints: `results` and, when `after` is given, the
 /// cursor of the next page.

@@ -144,6 +144,15 @@ LoopbackServer::LoopbackServer(std::vector<Reply> script, Reply fallback, std::c
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
+LoopbackServer::LoopbackServer(Handler handler, std::chrono::milliseconds lifetime)
+    : fallback_(respond(599, "unscripted request")),
+      handler_(std::move(handler)),
+      deadline_(std::chrono::steady_clock::now() + lifetime) {
+  listener_ = loopback_socket(0, true);
+  port_ = bound_port(listener_);
+  acceptor_ = std::thread([this] { accept_loop(); });
+}
+
 LoopbackServer::~LoopbackServer() {
   {
     std::lock_guard lock(mutex_);
@@ -174,7 +183,11 @@ void LoopbackServer::extend_script(std::vector<Reply> replies) {
   for (Reply& reply : replies) script_.push_back(std::move(reply));
 }
 
-Reply LoopbackServer::next_reply() {
+Reply LoopbackServer::next_reply(const ReceivedRequest& request) {
+  if (handler_) {
+    std::lock_guard lock(handler_mutex_);
+    return handler_(request);
+  }
   std::lock_guard lock(mutex_);
   std::size_t index = next_++;
   return index < script_.size() ? script_[index] : fallback_;
@@ -212,7 +225,7 @@ void LoopbackServer::serve(int connection) {
   while (now_in_flight > seen && !max_in_flight_.compare_exchange_weak(seen, now_in_flight)) {
   }
 
-  Reply reply = next_reply();
+  Reply reply = next_reply(request);
   if (reply.delay.count() > 0) {
     std::unique_lock lock(mutex_);
     stopping_.wait_for(lock, reply.delay, [this] { return stop_; });

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -43,8 +44,14 @@ struct ReceivedRequest {
   [[nodiscard]] std::string header(std::string_view name) const;
 };
 
+/// Answers one request from what it says (a stateful fake CRM); called one request at a time.
+using Handler = std::function<Reply(const ReceivedRequest&)>;
+
 class LoopbackServer {
  public:
+  /// Answers every request through `handler` (under a lock, so its state needs no other one);
+  /// gives up after `lifetime`.
+  explicit LoopbackServer(Handler handler, std::chrono::milliseconds lifetime = std::chrono::seconds(15));
   /// Serves `script` in order, then `fallback` for any further request; gives up after `lifetime`.
   explicit LoopbackServer(std::vector<Reply> script, Reply fallback = respond(599, "unscripted request"),
                           std::chrono::milliseconds lifetime = std::chrono::seconds(15));
@@ -66,12 +73,14 @@ class LoopbackServer {
  private:
   void accept_loop();
   void serve(int connection);
-  Reply next_reply();
+  Reply next_reply(const ReceivedRequest& request);
 
   int listener_ = -1;
   std::uint16_t port_ = 0;
   std::vector<Reply> script_;
   Reply fallback_;
+  Handler handler_;
+  std::mutex handler_mutex_;
   std::chrono::steady_clock::time_point deadline_;
 
   mutable std::mutex mutex_;

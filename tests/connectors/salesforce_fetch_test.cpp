@@ -21,56 +21,16 @@
 #include "connectors/source/fetch.hpp"
 #include "connectors/source/source_config.hpp"
 #include "diag/render.hpp"
+#include "fetch_test_support.hpp"
 #include "loopback_server.hpp"
 #include "model/time.hpp"
 
 namespace rapport {
 namespace {
 
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
+using namespace fetch_test;
 using testing::LoopbackServer;
 using testing::respond;
-
-fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("rapport_sf_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-void write(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
-
-std::string read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-http::ClientOptions fast_options() {
-  http::ClientOptions options;
-  options.retry.max_retries = 2;
-  options.retry.backoff_base = 5ms;
-  options.retry.backoff_cap = 10ms;
-  options.jitter_seed = 3;
-  options.no_proxy = "*";
-  return options;
-}
-
-std::string token(const std::string& value) {
-  return R"({"access_token":")" + value +
-         R"(","instance_url":"https://example.my.salesforce.com","id":"x","token_type":"Bearer","issued_at":"1","signature":"s"})";
-}
-
-std::string page(const std::string& type, const std::vector<std::string>& records, const std::string& next = "") {
-  std::string body = R"({"totalSize":)" + std::to_string(records.size()) + R"(,"done":)" + (next.empty() ? "true" : "false");
-  if (!next.empty()) body += R"(,"nextRecordsUrl":")" + next + "\"";
-  body += R"(,"records":[)";
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    body += (i ? "," : "") + (R"({"attributes":{"type":")" + type + R"(","url":"/services/data/v59.0/sobjects/)" + type +
-                              R"(/x"},)" + records[i].substr(1));
-  }
-  return body + "]}";
-}
 
 const char* kMapping = R"(objects:
   users:
@@ -86,22 +46,6 @@ const char* kMapping = R"(objects:
   opportunities:
     fields:
       promised_features: { from: Promised_Features__c, split: ";" }
-)";
-
-const char* kRules = R"(pack sfcheck
-  version "0.1.0"
-  title   "Fetched data"
-
-rule thin_coverage_of_open_deals
-  title     "Key accounts with deals in negotiation are visited"
-  rationale "test"
-  severity  medium
-  for each account in accounts where account.tier in ["strategic", "key"]
-  let deals = opportunities where account_id = account.id and stage = "negotiation"
-  let acts  = activities where account_id = account.id
-  when count(deals) > 0 and count(acts) < 2
-  message "{account.name}: {count(deals)} deal(s) in negotiation, {count(acts)} activities"
-end
 )";
 
 // The expected canonical files, line by line.
@@ -145,24 +89,24 @@ std::vector<testing::Reply> salesforce_script() {
   const std::string next2 = "/services/data/v59.0/query/01gACC-2000";
   const std::string next3 = "/services/data/v59.0/query/01gACC-4000";
   return {
-      respond(200, token("token-one")),
-      respond(200, page("User", {R"({"Id":"005A","Name":"Ada Boss","Email":"ada@provider.com","IsActive":true,"ManagerId":null,"Role__c":"executive"})",
+      respond(200, salesforce_token("token-one")),
+      respond(200, salesforce_page("User", {R"({"Id":"005A","Name":"Ada Boss","Email":"ada@provider.com","IsActive":true,"ManagerId":null,"Role__c":"executive"})",
                                  R"({"Id":"005B","Name":"Bob Seller","Email":"bob@provider.com","IsActive":true,"ManagerId":"005A","Role__c":"account_manager"})"})),
       respond(503, R"([{"message":"Server busy","errorCode":"SERVER_UNAVAILABLE"}])"),
-      respond(200, page("Account", {R"({"Id":"001A","Name":"Acme","OwnerId":"005B","Industry":"Manufacturing","AnnualRevenue":250000.0,"BillingCountry":"DE","CreatedDate":"2025-01-15T08:00:00.000-0100","Tier__c":"Platinum","Region__c":"EMEA"})"},
+      respond(200, salesforce_page("Account", {R"({"Id":"001A","Name":"Acme","OwnerId":"005B","Industry":"Manufacturing","AnnualRevenue":250000.0,"BillingCountry":"DE","CreatedDate":"2025-01-15T08:00:00.000-0100","Tier__c":"Platinum","Region__c":"EMEA"})"},
                         next2)),
       respond(401, R"([{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}])"),
-      respond(200, token("token-two")),
-      respond(200, page("Account", {R"({"Id":"001B","Name":"Globex","OwnerId":"005B","Industry":null,"AnnualRevenue":90000,"BillingCountry":"US","CreatedDate":"2025-02-01T00:00:00.000+0000","Tier__c":"Gold","Region__c":"NA"})"},
+      respond(200, salesforce_token("token-two")),
+      respond(200, salesforce_page("Account", {R"({"Id":"001B","Name":"Globex","OwnerId":"005B","Industry":null,"AnnualRevenue":90000,"BillingCountry":"US","CreatedDate":"2025-02-01T00:00:00.000+0000","Tier__c":"Gold","Region__c":"NA"})"},
                         next3)),
-      respond(200, page("Account", {R"({"Id":"001C","Name":"Initech","OwnerId":null,"Industry":"Software","AnnualRevenue":null,"BillingCountry":"GB","CreatedDate":"2025-03-01T12:30:00.000+0000","Tier__c":"Silver","Region__c":"EMEA"})"})),
-      respond(200, page("Contact", {R"({"Id":"003A","Name":"Carla Buyer","Email":"carla@acme.example","AccountId":"001A","LastActivityDate":"2026-02-10","Title":"CFO"})"})),
-      respond(200, page("Opportunity", {R"({"Id":"006A","Name":"Acme renewal","AccountId":"001A","OwnerId":"005B","StageName":"Negotiation/Review","Amount":120000.0,"CloseDate":"2026-04-30","CreatedDate":"2026-01-05T10:00:00.000+0000","Promised_Features__c":"SSO;Audit log"})",
+      respond(200, salesforce_page("Account", {R"({"Id":"001C","Name":"Initech","OwnerId":null,"Industry":"Software","AnnualRevenue":null,"BillingCountry":"GB","CreatedDate":"2025-03-01T12:30:00.000+0000","Tier__c":"Silver","Region__c":"EMEA"})"})),
+      respond(200, salesforce_page("Contact", {R"({"Id":"003A","Name":"Carla Buyer","Email":"carla@acme.example","AccountId":"001A","LastActivityDate":"2026-02-10","Title":"CFO"})"})),
+      respond(200, salesforce_page("Opportunity", {R"({"Id":"006A","Name":"Acme renewal","AccountId":"001A","OwnerId":"005B","StageName":"Negotiation/Review","Amount":120000.0,"CloseDate":"2026-04-30","CreatedDate":"2026-01-05T10:00:00.000+0000","Promised_Features__c":"SSO;Audit log"})",
                                         R"({"Id":"006B","Name":"Globex upsell","AccountId":"001B","OwnerId":"005B","StageName":"Negotiation/Review","Amount":null,"CloseDate":"2026-05-31","CreatedDate":"2026-01-06T10:00:00.000+0000","Promised_Features__c":null})"})),
-      respond(200, page("Task", {R"({"Id":"00TA","AccountId":"001A","OwnerId":"005B","WhoId":"003A","TaskSubtype":"Call","Subject":"Renewal call","ActivityDate":"2026-02-10"})"})),
-      respond(200, page("Event", {R"({"Id":"00UA","AccountId":"001B","OwnerId":"005B","WhoId":null,"Subject":"QBR","StartDateTime":"2026-03-01T09:30:00.000+0000","DurationInMinutes":60})",
+      respond(200, salesforce_page("Task", {R"({"Id":"00TA","AccountId":"001A","OwnerId":"005B","WhoId":"003A","TaskSubtype":"Call","Subject":"Renewal call","ActivityDate":"2026-02-10"})"})),
+      respond(200, salesforce_page("Event", {R"({"Id":"00UA","AccountId":"001B","OwnerId":"005B","WhoId":null,"Subject":"QBR","StartDateTime":"2026-03-01T09:30:00.000+0000","DurationInMinutes":60})",
                                   R"({"Id":"00UB","AccountId":"001B","OwnerId":"005A","WhoId":null,"Subject":"Exec sync","StartDateTime":"2026-03-02T17:00:00.000+0100","DurationInMinutes":30})"})),
-      respond(200, page("Case", {R"({"Id":"500A","AccountId":"001A","OwnerId":"005B","Priority":"Medium","CreatedDate":"2026-02-01T12:00:00.000+0000","ClosedDate":null})"})),
+      respond(200, salesforce_page("Case", {R"({"Id":"500A","AccountId":"001A","OwnerId":"005B","Priority":"Medium","CreatedDate":"2026-02-01T12:00:00.000+0000","ClosedDate":null})"})),
   };
 }
 
@@ -171,7 +115,8 @@ fs::path write_source(const fs::path& dir, const LoopbackServer& server) {
   std::string objects;
   for (const auto& o : kObjects) objects += (objects.empty() ? "" : ", ") + o;
   write(dir / "source.yaml", "kind: salesforce\ninstance: " + server.url("") + "\nauth:\n  client_id: env:RAPPORT_SF_ID\n"
-                             "  client_secret: env:RAPPORT_SF_SECRET\nmapping: mapping.yaml\nobjects: [" + objects + "]\n");
+                             "  client_secret: env:RAPPORT_SF_SECRET\nmapping: mapping.yaml\nobjects: [" + objects + "]\n"
+                             "concurrency: 1\n");  // the requests in the order of the script
   return dir / "source.yaml";
 }
 
@@ -208,15 +153,7 @@ TEST(SalesforceFetchTest, FetchesPagesRetriesRefreshesAndWritesCanonicalFiles) {
   source::FetchReport report = source::fetch(options);
   ASSERT_EQ(report.exit_code, source::kFetchOk) << report.error << diag::render_text(report.sink.sorted());
 
-  for (const auto& [entity, expected] : kExpected) {
-    EXPECT_EQ(read(dir / "out" / (entity + ".jsonl")), expected) << entity;
-  }
-  std::size_t files = 0;
-  for (const auto& entry : fs::directory_iterator(dir / "out")) {
-    ++files;
-    EXPECT_EQ(entry.path().extension(), ".jsonl") << entry.path();  // no temporary files left
-  }
-  EXPECT_EQ(files, kExpected.size());
+  expect_files(dir / "out", kExpected);
 
   auto requests = server.requests();
   ASSERT_EQ(requests.size(), 13u);
@@ -258,7 +195,7 @@ TEST(SalesforceFetchTest, FetchesPagesRetriesRefreshesAndWritesCanonicalFiles) {
         R"({"id":"00UB","type":"meeting","account_id":"001B","owner_id":"005A","subject":"Exec sync","started_at":"2026-03-02T16:00:00Z","duration_minutes":30})" "\n");
   write(hand / "cases.jsonl",
         R"({"id":"500A","account_id":"001A","assignee_id":"005B","priority":"normal","opened_at":"2026-02-01T12:00:00Z"})" "\n");
-  write(dir / "check.rules", kRules);
+  write(dir / "check.rules", kCoverageRules);
   auto fetched = check(dir / "check.rules", dir / "out");
   auto handwritten = check(dir / "check.rules", hand);
   ASSERT_EQ(fetched.size(), 1u);
@@ -270,7 +207,7 @@ TEST(SalesforceFetchTest, FetchesPagesRetriesRefreshesAndWritesCanonicalFiles) {
 TEST(SalesforceFetchTest, VendorErrorIsASourceFailureAndNothingIsWritten) {
   ::setenv("RAPPORT_SF_ID", "client-id-1", 1);
   ::setenv("RAPPORT_SF_SECRET", "client-secret-1", 1);
-  LoopbackServer server({respond(200, token("token-one")),
+  LoopbackServer server({respond(200, salesforce_token("token-one")),
                          respond(400, R"([{"message":"No such column 'Role__c' on entity 'User'","errorCode":"INVALID_FIELD"}])")});
   fs::path dir = temp_dir("fail");
   source::FetchOptions options;
