@@ -356,6 +356,15 @@ TEST(DynamicsFetchTest, CheckFromADynamicsSourceThroughTheBinary) {
   EXPECT_NE(findings.find("Globex: 1 deal(s) in negotiation, 1 activities"), std::string::npos) << findings;
   EXPECT_EQ(findings.find("Initech"), std::string::npos) << findings;
   EXPECT_EQ(read(err).find(kSecret), std::string::npos);
+
+  // The same findings, byte for byte, as fetching to files and checking those.
+  LoopbackServer again(std::vector<Reply>{});
+  again.extend_script(dataverse_script(again));
+  write_source(dir, again);
+  command = "no_proxy='*' NO_PROXY='*' " + std::string(RAPPORT_BINARY) + " fetch --source " + (dir / "source.yaml").string() +
+            " --out " + (dir / "fetched").string() + " -q 2>" + err;
+  ASSERT_EQ(std::system(command.c_str()), 0) << read(err);
+  EXPECT_EQ(check_json(dir / "check.rules", "--data " + (dir / "fetched").string(), dir), std::make_pair(0, findings));
   fs::remove_all(dir);
 }
 

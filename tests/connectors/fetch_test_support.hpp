@@ -4,13 +4,16 @@
 // rule that reads fetched data, and a loopback Salesforce org's answers.
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "connectors/http/options.hpp"
@@ -75,6 +78,15 @@ end
 )";
 
 /// Salesforce's answer to a token request.
+/// `rapport check RULES DATA_ARGS --as-of 2026-03-15 --format json`: its exit status and report.
+inline std::pair<int, std::string> check_json(const fs::path& rules, const std::string& data_args, const fs::path& dir) {
+  const fs::path out = dir / "check-stdout.json", err = dir / "check-stderr.txt";
+  std::string command = "no_proxy='*' NO_PROXY='*' " + std::string(RAPPORT_BINARY) + " check " + rules.string() + " " +
+                        data_args + " --as-of 2026-03-15 --format json -q >" + out.string() + " 2>" + err.string();
+  int status = std::system(command.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(out) + read(err)};
+}
+
 inline std::string salesforce_token(const std::string& value) {
   return R"({"access_token":")" + value +
          R"(","instance_url":"https://example.my.salesforce.com","id":"x","token_type":"Bearer","issued_at":"1","signature":"s"})";

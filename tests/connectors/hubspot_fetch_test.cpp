@@ -261,6 +261,13 @@ TEST(HubspotFetchTest, FetchAndCheckThroughTheBinary) {
   EXPECT_NE(read(dir / "stdout.txt").find("Acme: 1 deal(s) in negotiation, 1 activities"), std::string::npos)
       << read(dir / "stdout.txt");
   EXPECT_EQ(again.requests().size(), kTargets.size());
+
+  // The same findings, byte for byte, as checking the fetched files.
+  LoopbackServer third(book());
+  auto from_source = check_json(dir / "check.rules", "--source " + write_source(dir, third).string(), dir);
+  auto from_files = check_json(dir / "check.rules", "--data " + (dir / "out").string(), dir);
+  EXPECT_EQ(from_source.first, 0) << from_source.second;
+  EXPECT_EQ(from_source, from_files);
   fs::remove_all(dir);
 }
 
