@@ -104,12 +104,6 @@ std::optional<int> parse_options(const std::string& command, const std::vector<s
   return std::nullopt;
 }
 
-std::optional<dsl::Severity> parse_fail_on(const std::string& text, bool& never) {
-  never = text == "none" || text == "never";
-  if (never) return dsl::Severity::Critical;
-  return dsl::parse_severity(text);
-}
-
 std::optional<int> validate_common(const std::string& command, const CommonOptions& common) {
   if (common.diagnostics != "text" && common.diagnostics != "json") {
     std::cerr << "rapport " << command << ": --diagnostics must be text or json, got `" << common.diagnostics << "`\n";
@@ -158,8 +152,7 @@ int command_check(const std::vector<std::string>& args) {
     std::cerr << "rapport check: --format must be text, json or csv, got `" << format << "`\n";
     return kExitUsage;
   }
-  bool never_fail = false;
-  auto threshold = parse_fail_on(fail_on, never_fail);
+  auto threshold = parse_fail_on(fail_on);
   if (!threshold) {
     std::cerr << "rapport check: --fail-on must be info, low, medium, high, critical or none, got `" << fail_on << "`\n";
     return kExitUsage;
@@ -239,24 +232,12 @@ int command_check(const std::vector<std::string>& args) {
   else if (format == "csv") report = engine::render_csv(result);
   else report = engine::render_text(result, info, output.empty() && use_color(common, stdout));
 
-  if (output.empty()) {
-    std::cout << report << std::flush;
-  } else {
-    std::string error;
-    if (!write_file_atomically(output, report, error)) {
-      std::cerr << "rapport check: " << error << "\n";
-      return kExitUsage;
-    }
-    if (!common.quiet) {
-      std::cerr << "wrote " << result.findings.size() << " finding(s) to " << output << " ("
-                << engine::severity_counts(result.findings) << ")\n";
-    }
+  if (!deliver_report("check", report, output)) return kExitUsage;
+  if (!output.empty() && !common.quiet) {
+    std::cerr << "wrote " << result.findings.size() << " finding(s) to " << output << " ("
+              << engine::severity_counts(result.findings) << ")\n";
   }
-  if (never_fail) return kExitClean;
-  for (const auto& finding : result.findings) {
-    if (finding.severity >= *threshold) return kExitFindings;
-  }
-  return kExitClean;
+  return findings_exit(*threshold, result.findings);
 }
 
 int command_lint(const std::vector<std::string>& args) {

@@ -21,10 +21,7 @@ constexpr const char* kSynopsis =
     "--source source.yaml (--plan plan.json | --findings findings.json) [--apply] [--journal FILE]\n"
     "                     [--flag-field NAME] [--task] [--task-key NAME] [--min-severity SEVERITY] [--output FILE]";
 
-int usage_error(const std::string& message) {
-  std::cerr << "rapport apply: " << message << "\nusage: rapport apply " << kSynopsis << "\n";
-  return kExitUsage;
-}
+int usage_error(const std::string& message) { return cli::usage_error("apply", kSynopsis, message); }
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "diag/diagnostic.hpp"
+#include "engine/findings.hpp"
 
 namespace rapport::cli {
 
@@ -16,6 +17,22 @@ bool color_wanted(const std::string& color, FILE* stream);
 /// Prints only the errors of `sink` to stderr, as text or json: warnings about the packs are
 /// `lint`'s business, not that of commands that produce a report.
 void print_errors(const diag::DiagnosticSink& sink, const std::string& format, const std::string& color);
+/// Prints "rapport COMMAND: MESSAGE" and the synopsis; returns the usage exit code (2).
+int usage_error(const std::string& command, const std::string& synopsis, const std::string& message);
+
+/// --fail-on: a severity, or none/never (then no finding fails the run).
+struct FailOn {
+  bool never = true;
+  dsl::Severity threshold = dsl::Severity::Critical;
+};
+std::optional<FailOn> parse_fail_on(const std::string& text);
+/// 1 (findings) when a finding is at or above the threshold, else 0.
+int findings_exit(const FailOn& fail_on, const std::vector<engine::Finding>& findings);
+
+/// Writes a report to standard output, or atomically to `output`. False (the error printed as
+/// "rapport COMMAND: ...") when the file could not be written.
+bool deliver_report(const std::string& command, const std::string& report, const std::string& output);
+
 /// --as-of: a date or a UTC timestamp; nullopt when malformed. Empty text: the current time.
 std::optional<double> parse_as_of(const std::string& text);
 

@@ -20,25 +20,6 @@ namespace po = boost::program_options;
 
 namespace {
 
-std::string source_text(const dsl::CompiledPack& pack, diag::Span span) {
-  const std::string& text = pack.source->text();
-  if (span.end > text.size() || span.begin >= span.end) return "";
-  std::string out = text.substr(span.begin, span.end - span.begin);
-  // One line in a table cell: fold the whitespace of multi-line expressions.
-  std::string folded;
-  bool space = false;
-  for (char c : out) {
-    if (c == '\n' || c == '\t' || c == ' ' || c == '\r') {
-      space = true;
-      continue;
-    }
-    if (space && !folded.empty()) folded += ' ';
-    space = false;
-    folded += c;
-  }
-  return folded;
-}
-
 std::string cell(std::string text) {
   std::string out;
   for (char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
@@ -48,7 +29,7 @@ std::string cell(std::string text) {
 /// The template as written, with its {expressions} kept visible.
 std::string template_text(const dsl::CompiledPack& pack, const dsl::Text& text) {
   std::string out;
-  for (const auto& part : text.parts) out += part.is_expr ? "{" + source_text(pack, part.expr.span) + "}" : part.text;
+  for (const auto& part : text.parts) out += part.is_expr ? "{" + pack.text_of(part.expr.span) + "}" : part.text;
   return out;
 }
 
@@ -194,11 +175,11 @@ int command_doc(const std::vector<std::string>& args) {
       if (!rule.rationale.empty()) out << rule.rationale << "\n\n";
       out << "- Severity: " << dsl::severity_name(rule.severity);
       for (const auto& e : rule.escalations) {
-        out << "; escalates to " << dsl::severity_name(e.severity) << " when `" << source_text(pack, e.condition.span) << "`";
+        out << "; escalates to " << dsl::severity_name(e.severity) << " when `" << pack.text_of(e.condition.span) << "`";
       }
       out << "\n- Subject: each " << (rule.subject_kind == dsl::SubjectKind::Rows ? "row of " : "value from ")
           << rule.subject_entity << " (`" << rule.subject_var << "`)\n";
-      out << "- Fires when: `" << source_text(pack, rule.when.span) << "`\n";
+      out << "- Fires when: `" << pack.text_of(rule.when.span) << "`\n";
       if (!rule.tags.empty()) {
         out << "- Tags: ";
         for (std::size_t i = 0; i < rule.tags.size(); ++i) out << (i ? ", " : "") << rule.tags[i];
@@ -225,7 +206,7 @@ int command_doc(const std::vector<std::string>& args) {
         out << "\nRemedy:\n\n";
         for (const auto& remedy : rule.remedies) {
           out << "- ";
-          if (remedy.condition) out << "when `" << source_text(pack, remedy.condition->span) << "`: ";
+          if (remedy.condition) out << "when `" << pack.text_of(remedy.condition->span) << "`: ";
           out << template_text(pack, remedy) << "\n";
         }
       }
@@ -239,13 +220,13 @@ int command_doc(const std::vector<std::string>& args) {
       if (plan.attributes.title) out << "**" << plan.attributes.title->value << "**\n\n";
       if (plan.attributes.rationale) out << plan.attributes.rationale->value << "\n\n";
       out << "- Assigns: " << plan.assign.entity.name << " to " << plan.to.entity.name << ", rewriting `"
-          << source_text(pack, plan.by.span) << "`\n";
-      for (const auto& keep : plan.keeps) out << "- Keeps in place: `" << source_text(pack, keep.span) << "`\n";
-      for (const auto& limit : plan.limits) out << "- Limit: `" << source_text(pack, limit.span) << "`\n";
-      for (const auto& prefer : plan.prefers) out << "- Prefers: `" << source_text(pack, prefer.span) << "`\n";
-      if (plan.overflow) out << "- Overflow to: `" << source_text(pack, plan.overflow->span) << "`\n";
+          << pack.text_of(plan.by.span) << "`\n";
+      for (const auto& keep : plan.keeps) out << "- Keeps in place: `" << pack.text_of(keep.span) << "`\n";
+      for (const auto& limit : plan.limits) out << "- Limit: `" << pack.text_of(limit.span) << "`\n";
+      for (const auto& prefer : plan.prefers) out << "- Prefers: `" << pack.text_of(prefer.span) << "`\n";
+      if (plan.overflow) out << "- Overflow to: `" << pack.text_of(plan.overflow->span) << "`\n";
       for (const auto& key : plan.move_first) {
-        out << "- Moves first: `" << source_text(pack, key.expr.span) << (key.descending ? "` descending" : "` ascending") << "\n";
+        out << "- Moves first: `" << pack.text_of(key.expr.span) << (key.descending ? "` descending" : "` ascending") << "\n";
       }
       out << "\nSolved by `rapport plan`: the fewest moves after which every limit holds; `rapport check` does not run plans.\n";
     }

@@ -32,10 +32,7 @@ constexpr const char* kSynopsis =
     "RULE PACK... --data DIR --subject ID [--as-of DATE] [--params FILE]... [--set NAME=VALUE]...\n"
     "                       [--format text|json] [--records N] [--color auto|always|never]";
 
-int usage_error(const std::string& message) {
-  std::cerr << "rapport explain: " << message << "\nusage: rapport explain " << kSynopsis << "\n";
-  return kExitUsage;
-}
+int usage_error(const std::string& message) { return cli::usage_error("explain", kSynopsis, message); }
 
 void print_helps(const std::vector<std::string>& helps) {
   for (const auto& help : helps) std::cerr << "   = help: " << help << "\n";

@@ -28,10 +28,7 @@ constexpr const char* kSynopsis =
     "PACK... (--data DIR | --source source.yaml) [--plan ID] [--as-of DATE] [--params FILE]... [--set NAME=VALUE]...\n"
     "                    [--format text|json|csv] [--output FILE] [--fail-on SEVERITY]";
 
-int usage_error(const std::string& message) {
-  std::cerr << "rapport plan: " << message << "\nusage: rapport plan " << kSynopsis << "\n";
-  return kExitUsage;
-}
+int usage_error(const std::string& message) { return cli::usage_error("plan", kSynopsis, message); }
 
 }  // namespace
 
@@ -85,9 +82,8 @@ int command_plan(const std::vector<std::string>& args) {
   if (color != "auto" && color != "always" && color != "never") return usage_error("--color must be auto, always or never, got `" + color + "`");
   if (diagnostics != "text" && diagnostics != "json") return usage_error("--diagnostics must be text or json, got `" + diagnostics + "`");
   if (on_bad_record != "fail" && on_bad_record != "skip") return usage_error("--on-bad-record must be fail or skip, got `" + on_bad_record + "`");
-  const bool never_fail = fail_on == "none" || fail_on == "never";
-  auto threshold = dsl::parse_severity(fail_on);
-  if (!never_fail && !threshold) return usage_error("--fail-on must be info, low, medium, high, critical or none, got `" + fail_on + "`");
+  auto threshold = parse_fail_on(fail_on);
+  if (!threshold) return usage_error("--fail-on must be info, low, medium, high, critical or none, got `" + fail_on + "`");
   auto as_of = parse_as_of(as_of_text);
   if (!as_of) return usage_error("--as-of takes a date (2026-11-01) or a UTC timestamp (2026-11-01T09:30:00Z), got `" + as_of_text + "`");
   std::optional<ScratchFolder> fetched;
@@ -161,24 +157,12 @@ int command_plan(const std::vector<std::string>& args) {
     std::fprintf(stderr, "timings: parse+check %.3f s, load %.3f s (%zu records), plan %.3f s, report %.3f s\n",
                  compile_seconds, load_seconds, pipeline.stats.records, solve_seconds, seconds_since(render_started));
   }
-  if (output.empty()) {
-    std::cout << report << std::flush;
-  } else {
-    std::string error;
-    if (!write_file_atomically(output, report, error)) {
-      std::cerr << "rapport plan: " << error << "\n";
-      return kExitUsage;
-    }
-    if (!quiet) {
-      std::cerr << "wrote a plan of " << result.moves.size() << " move(s) to " << output << " ("
-                << result.findings.size() << " finding(s) the plan can't fix)\n";
-    }
+  if (!deliver_report("plan", report, output)) return kExitUsage;
+  if (!output.empty() && !quiet) {
+    std::cerr << "wrote a plan of " << result.moves.size() << " move(s) to " << output << " ("
+              << result.findings.size() << " finding(s) the plan can't fix)\n";
   }
-  if (never_fail) return kExitClean;
-  for (const auto& finding : result.findings) {
-    if (finding.severity >= *threshold) return kExitFindings;
-  }
-  return kExitClean;
+  return findings_exit(*threshold, result.findings);
 }
 
 }  // namespace rapport::cli

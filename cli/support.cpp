@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/pipeline.hpp"
 #include "diag/render.hpp"
 #include "model/time.hpp"
 
@@ -31,6 +32,37 @@ void print_errors(const diag::DiagnosticSink& sink, const std::string& format, c
   diag::RenderOptions render;
   render.color = color_wanted(color, stderr);
   std::cerr << diag::render_text(errors, render);
+}
+
+int usage_error(const std::string& command, const std::string& synopsis, const std::string& message) {
+  std::cerr << "rapport " << command << ": " << message << "\nusage: rapport " << command << " " << synopsis << "\n";
+  return kExitUsage;
+}
+
+std::optional<FailOn> parse_fail_on(const std::string& text) {
+  if (text == "none" || text == "never") return FailOn{};
+  auto severity = dsl::parse_severity(text);
+  if (!severity) return std::nullopt;
+  return FailOn{false, *severity};
+}
+
+int findings_exit(const FailOn& fail_on, const std::vector<engine::Finding>& findings) {
+  if (fail_on.never) return kExitClean;
+  for (const auto& finding : findings) {
+    if (finding.severity >= fail_on.threshold) return kExitFindings;
+  }
+  return kExitClean;
+}
+
+bool deliver_report(const std::string& command, const std::string& report, const std::string& output) {
+  if (output.empty()) {
+    std::cout << report << std::flush;
+    return true;
+  }
+  std::string error;
+  if (write_file_atomically(output, report, error)) return true;
+  std::cerr << "rapport " << command << ": " << error << "\n";
+  return false;
 }
 
 std::optional<double> parse_as_of(const std::string& text) {

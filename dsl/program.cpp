@@ -39,4 +39,37 @@ ParamValues CompiledPack::default_params() const {
   return values;
 }
 
+std::string CompiledPack::text_of(diag::Span span) const {
+  if (!source || span.empty() || span.end > source->text().size()) return "";
+  const std::string& text = source->text();
+  std::string_view raw = std::string_view(text).substr(span.begin, span.end - span.begin);
+  // One line: runs of whitespace outside quotes become one space.
+  std::string out;
+  char quote = 0;
+  bool space = false;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (quote) {
+      out += c;
+      if (c == '\\' && i + 1 < raw.size()) out += raw[++i];
+      else if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      space = true;
+      continue;
+    }
+    if (c == '#') {  // a comment inside a multi-line expression
+      while (i + 1 < raw.size() && raw[i + 1] != '\n') ++i;
+      space = true;
+      continue;
+    }
+    if (space && !out.empty()) out += ' ';
+    space = false;
+    if (c == '"' || c == '\'') quote = c;
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace rapport::dsl

@@ -226,6 +226,8 @@ struct CompiledPack {
   std::map<std::string, std::set<std::string>> fields_needed;
 
   [[nodiscard]] int param_slot(std::string_view name) const;
+  /// The rule file's text at `span` on one line: whitespace outside quotes folded, comments dropped.
+  [[nodiscard]] std::string text_of(diag::Span span) const;
   [[nodiscard]] ParamValues default_params() const;
 };
 

@@ -307,38 +307,7 @@ class Explainer {
   SubjectProbe probe_;
 };
 
-std::string Explainer::text_of(diag::Span span) const {
-  if (!pack_.source || span.empty()) return "";
-  const std::string& source = pack_.source->text();
-  std::string_view raw = std::string_view(source).substr(span.begin, span.end - span.begin);
-  // One line: runs of whitespace outside quotes become one space.
-  std::string out;
-  char quote = 0;
-  bool space = false;
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    char c = raw[i];
-    if (quote) {
-      out += c;
-      if (c == '\\' && i + 1 < raw.size()) out += raw[++i];
-      else if (c == quote) quote = 0;
-      continue;
-    }
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-      space = true;
-      continue;
-    }
-    if (c == '#') {  // a comment inside a multi-line expression
-      while (i + 1 < raw.size() && raw[i + 1] != '\n') ++i;
-      space = true;
-      continue;
-    }
-    if (space && !out.empty()) out += ' ';
-    space = false;
-    if (c == '"' || c == '\'') quote = c;
-    out += c;
-  }
-  return out;
-}
+std::string Explainer::text_of(diag::Span span) const { return pack_.text_of(span); }
 
 ShownValue Explainer::show(const Vec& v, const dsl::Type& type, std::size_t lane, std::optional<Unit> unit) const {
   std::size_t i = v.at(lane);

@@ -17,13 +17,6 @@ namespace {
 using planning::kNoKey;
 using planning::kUnlimited;
 
-std::string source_text(const dsl::CompiledPack& pack, diag::Span span) {
-  if (!pack.source) return "";
-  const std::string& text = pack.source->text();
-  if (span.begin >= text.size() || span.end > text.size() || span.end < span.begin) return "";
-  return text.substr(span.begin, span.end - span.begin);
-}
-
 /// Evaluates plan clauses for many rows at once: frame 1 is the row.
 class Rows {
  public:
@@ -101,8 +94,8 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
   result.entity = plan.assign_entity;
   result.target_entity = plan.target_entity;
   result.field = plan.by_field;
-  for (const auto& l : plan.limits) result.limits.push_back(source_text(pack, l.span));
-  for (const auto& p : plan.prefers) result.preferences.push_back(source_text(pack, p.span));
+  for (const auto& l : plan.limits) result.limits.push_back(pack.text_of(l.span));
+  for (const auto& p : plan.prefers) result.preferences.push_back(pack.text_of(p.span));
 
   const model::Table* assigned = data.table(plan.assign_entity);
   const model::Table* users = data.table(plan.target_entity);
@@ -295,7 +288,7 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
   };
   std::vector<std::string> messages = render(plan.message);
   std::vector<std::string> remedies = render(plan.remedy);
-  const std::string target_where = plan.source.to.where ? source_text(pack, plan.source.to.where->span) : "";
+  const std::string target_where = plan.source.to.where ? pack.text_of(plan.source.to.where->span) : "";
   for (std::size_t k = 0; k < moved.size(); ++k) {
     const std::size_t i = moved[k];
     const auto& p = solution.items[i];
@@ -413,7 +406,7 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     shortfall.key = key;
     shortfall.records = s.records;
     shortfall.targets_needed = needed;
-    std::string where = key.empty() ? "" : " with " + source_text(pack, plan.prefers[0].target_key.span) + " = " + key;
+    std::string where = key.empty() ? "" : " with " + pack.text_of(plan.prefers[0].target_key.span) + " = " + key;
     std::string what = plural(s.records, model::singular_of(plan.assign_entity), plan.assign_entity);
     const std::string fate = s.unplaced == 0 ? " sent to the overflow"
                              : s.unplaced == s.records ? " left unplaced"
@@ -446,7 +439,7 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
   auto finding_for = [&](std::size_t t, std::string message, std::string remedy) {
     add_finding(plan.target_entity, result.targets[t].id, result.targets[t].name, std::move(message), std::move(remedy));
   };
-  const std::string keep_text = plan.source.keeps.empty() ? "" : source_text(pack, plan.source.keeps.front().span);
+  const std::string keep_text = plan.source.keeps.empty() ? "" : pack.text_of(plan.source.keeps.front().span);
   std::vector<std::size_t> kept_at(target_rows.size(), 0);
   for (std::size_t i = 0; i < n; ++i) {
     if (problem.items[i].fixed && problem.items[i].current >= 0) ++kept_at[problem.items[i].current];
