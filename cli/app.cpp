@@ -40,6 +40,7 @@ constexpr const char* kUsage =
     "  fetch --source FILE --out DIR  fetch CRM data (Salesforce, HubSpot, Dynamics, files) as canonical files\n"
     "  apply --source FILE (--plan FILE | --findings FILE) [--apply]\n"
     "                             write a plan's moves, and findings as flags or tasks, back to the CRM\n"
+    "  run nightly.yaml           the nightly job: data, packs, reports, digests, notification, write-back\n"
     "  codes                      list the diagnostic codes\n"
     "\n"
     "options: --help (on every command), --version\n"
@@ -350,6 +351,7 @@ int run(int argc, char** argv) {
     if (command == "explain") return command_explain(rest);
     if (command == "fetch") return command_fetch(rest);
     if (command == "apply") return command_apply(rest);
+    if (command == "run") return command_run(rest);
   } catch (const std::bad_alloc&) {
     std::cerr << "rapport " << command << ": out of memory\n";
     return kExitData;

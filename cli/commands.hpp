@@ -72,5 +72,7 @@ int command_plan(const std::vector<std::string>& args);
 int command_fetch(const std::vector<std::string>& args);
 /// `rapport apply --source source.yaml (--plan FILE | --findings FILE) [--apply]`: write-back.
 int command_apply(const std::vector<std::string>& args);
+/// `rapport run nightly.yaml`: the nightly job (docs/nightly.md).
+int command_run(const std::vector<std::string>& args);
 
 }  // namespace rapport::cli

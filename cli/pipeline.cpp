@@ -225,6 +225,13 @@ void load_data(const PipelineOptions& options, Pipeline& p) {
     p.exit_code = kExitData;
     return;
   }
+  for (const auto& [entity, fields] : options.extra_fields) {
+    auto present = discovery.present_fields.find(entity);
+    if (present == discovery.present_fields.end()) continue;
+    for (const auto& field : fields) {
+      if (present->second.count(field)) load_options.fields[entity].insert(field);
+    }
+  }
   // Names make findings readable; load them for every entity that has one.
   for (auto& [entity, fields] : load_options.fields) {
     fields.erase("id");

@@ -2,7 +2,9 @@
 // The stages every command shares: find rule files, parse, discover data, compile, configure
 // parameters, load data, evaluate. Each stage reports to one sink and says whether to go on.
 
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,7 +22,9 @@ enum ExitCode : int {
   kExitClean = 0,
   kExitFindings = 1,
   kExitUsage = 2,  // usage, rule-file and configuration errors
-  kExitData = 3,   // data files missing, malformed or lacking fields the rules use
+  kExitData = 3,   // data files missing, malformed or lacking fields the rules use; a source failed
+  kExitPartial = 4,  // some write-back changes failed or conflict (`apply`, `run`)
+  kExitBusy = 5,     // another `rapport run` holds the state folder
 };
 
 struct PipelineOptions {
@@ -33,6 +37,9 @@ struct PipelineOptions {
   std::vector<std::string> only_rules;   // --rule: evaluate (and load data for) these rules only
   bool rules = true;                     // false: load data for no rule (`rapport plan`)
   std::vector<std::string> plans;        // load data for these plans too
+  /// More fields to load where the data has them (no error where it doesn't): `rapport run`'s
+  /// owners and portfolios.
+  std::map<std::string, std::set<std::string>> extra_fields;
   std::string rapport_version = "0.0.0";  // checked against pack manifests' `requires`
 };
 

@@ -73,6 +73,10 @@ constexpr std::array kCodes{
     CodeInfo{Code::DuplicateId, "DAT6006", "two records of one entity share an id"},
     CodeInfo{Code::MissingId, "DAT6007", "a record has no id"},
     CodeInfo{Code::BadEnumValueInData, "DAT6008", "a data value is not one of its enum's values"},
+    CodeInfo{Code::RunConfig, "RUN7001", "a nightly run configuration value is missing or wrong"},
+    CodeInfo{Code::BadWaiver, "RUN7002", "a waiver is malformed"},
+    CodeInfo{Code::WaiverUnknownRule, "RUN7003", "a waiver names a rule no pack has"},
+    CodeInfo{Code::WaiverExpired, "RUN7004", "a waiver is past its expiry date and no longer applies"},
 };
 }  // namespace
 

@@ -81,6 +81,11 @@ enum class Code {
   DuplicateId,            // DAT6006
   MissingId,              // DAT6007
   BadEnumValueInData,     // DAT6008
+  // RUN7xxx: nightly runs (`rapport run`)
+  RunConfig,              // RUN7001 a nightly.yaml value is missing or wrong
+  BadWaiver,              // RUN7002 a waiver is malformed
+  WaiverUnknownRule,      // RUN7003 (warning) a waiver names a rule no pack has
+  WaiverExpired,          // RUN7004 (warning) a waiver is past its expiry date
 };
 
 struct CodeInfo {

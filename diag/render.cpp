@@ -166,30 +166,30 @@ std::string json_escape(std::string_view text) {
   return out;
 }
 
-std::string render_json(const std::vector<Diagnostic>& diagnostics) {
-  std::string out = "[";
-  bool first = true;
+std::string diagnostic_json(const Diagnostic& d) {
   auto list = [](const std::vector<std::string>& items) {
     std::string s = "[";
     for (std::size_t i = 0; i < items.size(); ++i) s += (i ? ",\"" : "\"") + json_escape(items[i]) + "\"";
     return s + "]";
   };
-  for (const auto& d : diagnostics) {
-    out += first ? "\n  {" : ",\n  {";
-    first = false;
-    if (d.file) {
-      Position start = d.file->position(d.span.begin);
-      Position stop = d.file->position(d.span.end);
-      out += "\"file\":\"" + json_escape(d.file->path()) + "\",\"line\":" + std::to_string(start.line) +
-             ",\"column\":" + std::to_string(start.column) + ",\"end_line\":" + std::to_string(stop.line) +
-             ",\"end_column\":" + std::to_string(stop.column) + ",";
-    } else if (!d.where.empty()) {
-      out += "\"where\":\"" + json_escape(d.where) + "\",";
-    }
-    out += "\"severity\":\"" + std::string(severity_name(d.severity)) + "\",\"code\":\"" +
-           std::string(code_id(d.code)) + "\",\"message\":\"" + json_escape(d.message) + "\",\"helps\":" +
-           list(d.helps) + ",\"notes\":" + list(d.notes) + "}";
+  std::string out = "{";
+  if (d.file) {
+    Position start = d.file->position(d.span.begin);
+    Position stop = d.file->position(d.span.end);
+    out += "\"file\":\"" + json_escape(d.file->path()) + "\",\"line\":" + std::to_string(start.line) +
+           ",\"column\":" + std::to_string(start.column) + ",\"end_line\":" + std::to_string(stop.line) +
+           ",\"end_column\":" + std::to_string(stop.column) + ",";
+  } else if (!d.where.empty()) {
+    out += "\"where\":\"" + json_escape(d.where) + "\",";
   }
+  out += "\"severity\":\"" + std::string(severity_name(d.severity)) + "\",\"code\":\"" + std::string(code_id(d.code)) +
+         "\",\"message\":\"" + json_escape(d.message) + "\",\"helps\":" + list(d.helps) + ",\"notes\":" + list(d.notes) + "}";
+  return out;
+}
+
+std::string render_json(const std::vector<Diagnostic>& diagnostics) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < diagnostics.size(); ++i) out += (i ? ",\n  " : "\n  ") + diagnostic_json(diagnostics[i]);
   out += diagnostics.empty() ? "]\n" : "\n]\n";
   return out;
 }

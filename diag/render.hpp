@@ -18,6 +18,8 @@ std::string render_text(const Diagnostic& diagnostic, const RenderOptions& optio
 std::string render_text(const std::vector<Diagnostic>& diagnostics, const RenderOptions& options = {});
 /// A JSON array of {file, line, column, end_line, end_column, severity, code, message, helps, notes}.
 std::string render_json(const std::vector<Diagnostic>& diagnostics);
+/// One diagnostic as a one-line JSON object (the items of render_json's array).
+std::string diagnostic_json(const Diagnostic& diagnostic);
 
 /// Escapes a string for a JSON string literal (without the quotes); invalid UTF-8 becomes U+FFFD.
 std::string json_escape(std::string_view text);

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Builds the `rapport` binary and runs the main job: the starter rule pack in examples/rules over
-# the sample CRM data in examples/data, as of 2026-11-01. Extra arguments go to `rapport check`,
-# for example:
-#   ./scripts/run-example.sh --params examples/params/acme.yaml
-#   ./scripts/run-example.sh --format json --output findings.json
-# Exits with rapport's exit code: 0 no finding at or above --fail-on, 1 findings at or above it,
-# 2 usage, rule or parameter errors, 3 data errors.
+# Builds the `rapport` binary and runs the main job: the nightly run in examples/nightly.yaml —
+# the four guidance packs (all 17 catalog rules) over the sample CRM data in examples/data, as of
+# 2026-11-01, with the example waivers. It writes every report to examples/out/reports (open
+# report.html in a browser; digests/ holds one message per account manager) and remembers the
+# findings in examples/out/state, so a second run reports what is new, still open and resolved.
+# Extra arguments go to `rapport run`, for example:
+#   ./scripts/run-example.sh --log-format json
+#   ./scripts/run-example.sh --as-of 2026-12-01
+# Exits with rapport's exit code (docs/nightly.md): 0 done, 1 findings at or above fail_on,
+# 2 configuration errors, 3 source, data or output errors, 5 another run is still going.
 #
 # Environment (all optional): RAPPORT_JOBS (default 2), RAPPORT_BUILD_TYPE (default
 # RelWithDebInfo), RAPPORT_BUILD_DIR (default build).
@@ -24,4 +27,4 @@ generator=()
 cmake -S . -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE="$build_type" >&2
 cmake --build "$build_dir" -j"$jobs" --target rapport >&2
 
-exec "$build_dir/cli/rapport" check examples/rules --data examples/data --as-of 2026-11-01 "$@"
+exec "$build_dir/cli/rapport" run examples/nightly.yaml "$@"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian (bookworm) packages Rapport needs to build, test and run.
+# Installs the Debian (bookworm) packages Rapport needs to build and run; with --test, also what
+# the whole test suite needs (the fuzzers' clang, the report validators, headless Chromium).
 # Idempotent: packages already present are left alone. Works as root or through sudo.
 set -euo pipefail
 
@@ -8,8 +9,14 @@ packages=(
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev
   libyaml-cpp-dev libcurl4-openssl-dev libsimdjson-dev libfmt-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  clang libclang-rt-14-dev
 )
+if [ "${1:-}" = "--test" ]; then
+  packages+=(
+    clang libclang-rt-14-dev                   # scripts/fuzz.sh: libFuzzer with sanitizers
+    libxml2-utils python3-jsonschema           # JUnit XML against its XSD, SARIF and run JSON against theirs
+    chromium                                   # the HTML report rendered headless (scripts/check-html-report.py)
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

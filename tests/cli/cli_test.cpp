@@ -10,58 +10,24 @@
 #include <sstream>
 #include <string>
 
+#include "support/rapport_process.hpp"
+
 namespace rapport {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using Result = testing::ProcessResult;
+using testing::slurp;
 
 /// Runs `rapport ARGS` with stdout and stderr captured.
-Result rapport(const std::string& args) {
-  fs::path err = fs::temp_directory_path() / ("rapport_cli_err_" + std::to_string(::getpid()));
-  std::string command = std::string(RAPPORT_BINARY) + " " + args + " 2>" + err.string();
-  Result run;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return run;
-  std::array<char, 4096> buffer{};
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.out.append(buffer.data(), n);
-  int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.err = slurp(err);
-  fs::remove(err);
-  return run;
-}
+Result rapport(const std::string& args) { return testing::run_rapport(args); }
 
 std::string eval_case(const std::string& name) {
   return (fs::path(RAPPORT_TEST_DATA) / "golden" / "eval" / name).string();
 }
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("rapport_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
+using testing::TempDir;
 
 TEST(Cli, VersionAndHelp) {
   Result version = rapport("--version");

@@ -11,6 +11,7 @@
 
 #include "connectors/writeback/apply.hpp"
 #include "connectors/writeback/change_set.hpp"
+#include "support/rapport_process.hpp"
 #include "writeback_test_support.hpp"
 
 namespace rapport {
@@ -207,15 +208,10 @@ TEST(WritebackSalesforceTest, MistakesStopBeforeAnyRequest) {
   EXPECT_TRUE(crm.requests().empty());
 }
 
-/// Runs the rapport binary; its exit code and standard output (standard error goes along).
+/// Runs the rapport binary; its exit code and standard output, then standard error.
 std::pair<int, std::string> run_rapport(const std::string& arguments) {
-  std::string command = std::string(RAPPORT_BINARY) + " " + arguments + " --color never 2>&1";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  std::string out;
-  char buffer[4096];
-  while (std::size_t got = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, got);
-  int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  auto result = testing::run_rapport(arguments + " --color never");
+  return {result.exit_code, result.out + result.err};
 }
 
 TEST(WritebackSalesforceTest, TheCommandLineDryRunsByDefaultAndExits4OnAPartialFailure) {

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "cli/pipeline.hpp"
+#include "support/rapport_process.hpp"
 #include "diag/render.hpp"
 #include "model/time.hpp"
 
@@ -25,14 +26,8 @@ namespace json = boost::json;
 
 /// Runs the rapport binary; returns its exit status and standard output.
 std::pair<int, std::string> run(const std::string& arguments) {
-  std::string command = std::string(RAPPORT_BINARY) + " " + arguments + " 2>/dev/null";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  std::string out;
-  char buffer[65536];
-  std::size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
-  int status = ::pclose(pipe);
-  return {WEXITSTATUS(status), out};
+  auto result = testing::run_rapport(arguments);
+  return {result.exit_code, result.out};
 }
 
 class PlanRoundTrip : public ::testing::Test {
