@@ -2,6 +2,7 @@
 // fetched). Tables are rendered here so the page reads without JavaScript and prints; the
 // charts are drawn by the inline script from the embedded JSON.
 
+#include <algorithm>
 #include <set>
 
 #include "engine/output.hpp"
@@ -147,9 +148,20 @@ std::string filter(std::string_view name, std::string_view label, const std::set
   return out + "</select></label>\n";
 }
 
+/// The most rows a table of the page lists: a large book's findings belong in the CSV and JSON
+/// reports, and a page of hundreds of thousands of rows would not open.
+constexpr std::size_t kTableRows = 2000;
+
+std::string truncation_note(std::size_t total, std::string_view what) {
+  if (total <= kTableRows) return "";
+  return "<p class=\"note\">The table lists the first " + with_thousands(kTableRows) + " of " + with_thousands(total) + " " +
+         std::string(what) + ", highest severity first; findings.csv and findings.json have them all.</p>\n";
+}
+
 std::string findings_table(const RunReport& report) {
   std::string out = "<section id=\"findings\">\n<h2>Findings</h2>\n";
   if (report.findings.empty()) return out + "<p class=\"empty\">No open or waived findings.</p>\n</section>\n";
+  const std::size_t rows = std::min(report.findings.size(), kTableRows);
   std::set<std::string> severities, statuses, teams, regions;
   for (const auto& f : report.findings) {
     severities.insert(std::string(dsl::severity_name(f.finding.severity)));
@@ -162,11 +174,12 @@ std::string findings_table(const RunReport& report) {
          filter("region", "Region", regions, "no region") +
          "<label>Search<input id=\"filter-text\" type=\"search\" placeholder=\"subject, rule, message\"></label>\n"
          "<span class=\"muted\"><span id=\"findings-shown\">" +
-         std::to_string(report.findings.size()) + "</span> of " + with_thousands(report.findings.size()) +
-         " shown</span>\n</div>\n";
+         std::to_string(rows) + "</span> of " + with_thousands(rows) + " shown</span>\n</div>\n" +
+         truncation_note(report.findings.size(), "findings");
   out += "<div class=\"scroll\"><table id=\"findings-table\">\n<thead><tr><th>Severity</th><th>Status</th><th>Rule</th>"
          "<th>Subject</th><th>Finding</th><th>Owner</th><th>Team</th><th>Region</th><th>Since</th></tr></thead>\n<tbody>\n";
-  for (const auto& rf : report.findings) {
+  for (std::size_t i = 0; i < rows; ++i) {
+    const ReportFinding& rf = report.findings[i];
     const engine::Finding& f = rf.finding;
     std::string severity(dsl::severity_name(f.severity));
     std::string status(status_name(rf.status));
@@ -190,9 +203,11 @@ std::string findings_table(const RunReport& report) {
 std::string resolved_table(const RunReport& report) {
   std::string out = "<section id=\"resolved\">\n<h2>Resolved since the previous run</h2>\n";
   if (report.resolved.empty()) return out + "<p class=\"empty\">Nothing was resolved.</p>\n</section>\n";
+  out += truncation_note(report.resolved.size(), "resolved findings");
   out += "<div class=\"scroll\"><table>\n<thead><tr><th>Severity</th><th>Rule</th><th>Subject</th><th>Owner</th>"
          "<th>First seen</th></tr></thead>\n<tbody>\n";
-  for (const auto& r : report.resolved) {
+  for (std::size_t i = 0; i < std::min(report.resolved.size(), kTableRows); ++i) {
+    const ResolvedFinding& r = report.resolved[i];
     out += "<tr><td>" + severity_badge(r.severity) + "</td><td><code>" + e(r.rule) + "</code><div class=\"remedy\">" +
            e(r.title) + "</div></td><td>" + e(r.subject_name.empty() ? r.subject_id : r.subject_name) +
            "<div class=\"remedy\"><code>" + e(r.subject_entity + "/" + r.subject_id) + "</code></div></td><td>" +

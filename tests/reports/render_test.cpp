@@ -289,6 +289,22 @@ TEST(ReportHtml, SelfContainedAndEscaped) {
   EXPECT_NE(page.find("1 above the Dunbar line of 150 accounts"), std::string::npos);
 }
 
+TEST(ReportHtml, LargeRunsListTheFirstRowsAndPointToTheFullReports) {
+  RunReport report = small_report();
+  report.findings.clear();
+  for (int i = 0; i < 2500; ++i) {
+    report.findings.push_back(finding("r", Severity::High, "acc-" + std::to_string(i), "", Status::New, ""));
+  }
+  std::string html = render_html(report);
+  std::size_t rows = 0;
+  for (std::size_t at = 0; (at = html.find("<tr data-severity=", at)) != std::string::npos; ++at) ++rows;
+  EXPECT_EQ(rows, 2000u);
+  EXPECT_NE(html.find("The table lists the first 2,000 of 2,500 findings, highest severity first; findings.csv and "
+                      "findings.json have them all."),
+            std::string::npos);
+  EXPECT_EQ(render_html(small_report()).find("The table lists the first"), std::string::npos);
+}
+
 TEST(ReportHtml, EmptyRunSaysSo) {
   std::string page = render_html(empty_report());
   EXPECT_NE(page.find("No open or waived findings."), std::string::npos);
