@@ -14,6 +14,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "cli/commands.hpp"
 #include "cli/pipeline.hpp"
@@ -70,8 +71,9 @@ class OutputBatch {
     return true;
   }
 
-  /// Stages a whole folder (digests): written beside the target, swapped in at commit.
-  bool stage_folder(const std::string& dir, const std::vector<std::pair<std::string, std::string>>& files, std::string& error) {
+  /// Stages a whole folder (digests): made beside the target and swapped in at commit. Returns
+  /// the folder to write the files into, or nullopt (with `error`).
+  std::optional<std::string> stage_folder(const std::string& dir, std::string& error) {
     fs::path target(dir);
     fs::path temp = target.parent_path() / ("." + target.filename().string() + ".part." + std::to_string(::getpid()));
     std::error_code ec;
@@ -79,13 +81,10 @@ class OutputBatch {
     fs::create_directories(temp, ec);
     if (ec) {
       error = "cannot create " + temp.string() + ": " + ec.message();
-      return false;
+      return std::nullopt;
     }
     folders_.emplace_back(temp.string(), dir);
-    for (const auto& [name, content] : files) {
-      if (!write_file_atomically((temp / name).string(), content, error)) return false;
-    }
-    return true;
+    return temp.string();
   }
 
   /// Renames everything into place; false (with `error`) if a rename failed.
@@ -172,13 +171,21 @@ std::vector<reports::RuleInfo> rule_infos(const Pipeline& p, const engine::EvalR
   return rules;
 }
 
-/// Open findings at or above `min` (waived ones left out), as a RunReport for one digest.
-reports::RunReport digest_view(const reports::RunReport& report, dsl::Severity min) {
-  reports::RunReport view = report;
-  view.findings.clear();
-  for (const auto& f : report.findings) {
-    if (f.status != reports::Status::Waived && f.finding.severity >= min) view.findings.push_back(f);
-  }
+/// The run's facts without its findings: what every digest view starts from.
+reports::RunReport facts_only(const reports::RunReport& report) {
+  reports::RunReport view;
+  view.rapport_version = report.rapport_version;
+  view.run_id = report.run_id;
+  view.run_at = report.run_at;
+  view.as_of = report.as_of;
+  view.title = report.title;
+  view.config_path = report.config_path;
+  view.source = report.source;
+  view.first_run = report.first_run;
+  view.packs = report.packs;
+  view.records = report.records;
+  view.dunbar_line = report.dunbar_line;
+  view.inner_circle = report.inner_circle;
   return view;
 }
 
@@ -481,39 +488,56 @@ int command_run(const std::vector<std::string>& args) {
         }
       }
       if (config->digests) {
+        auto folder = batch.stage_folder(config->digests_dir, error);
+        auto digest_failed = [&] {
+          log.error("rapport run: " + error + "; the previous digests are left as they were");
+          return finish(kExitData, "the digests could not be written");
+        };
+        if (!folder) return digest_failed();
+        // Each owner's open findings at or above the digests' severity, and what was resolved for them:
+        // grouped once, so each digest renders from its own few findings.
         auto min = dsl::parse_severity(config->digest_min_severity).value_or(dsl::Severity::Info);
-        reports::RunReport view = digest_view(report, min);
-        std::vector<std::pair<std::string, std::string>> files;
-        std::string index = "{\"schema\": \"rapport.digests/1\", \"run_id\": " + engine::json_string(run_id) + ", \"digests\": [";
-        for (const auto& id : reports::digest_recipients(view)) {
-          const reports::Person* owner = view.person(id);
-          if (owner == nullptr) continue;
-          std::string base = digest_file_name(id);
-          std::size_t open = 0, fresh = 0;
-          for (const auto& f : view.findings) {
-            if (f.owner_id != id) continue;
-            ++open;
-            if (f.status == reports::Status::New) ++fresh;
+        std::map<std::string, std::pair<std::vector<std::size_t>, std::vector<std::size_t>>> owners;
+        for (std::size_t i = 0; i < report.findings.size(); ++i) {
+          const auto& f = report.findings[i];
+          if (!f.owner_id.empty() && f.status != reports::Status::Waived && f.finding.severity >= min) {
+            owners[f.owner_id].first.push_back(i);
           }
+        }
+        for (std::size_t i = 0; i < report.resolved.size(); ++i) {
+          auto it = owners.find(report.resolved[i].owner_id);
+          if (it != owners.end()) it->second.second.push_back(i);
+        }
+        const reports::RunReport facts = facts_only(report);
+        std::string index = "{\"schema\": \"rapport.digests/1\", \"run_id\": " + engine::json_string(run_id) + ", \"digests\": [";
+        for (const auto& [id, rows] : owners) {
+          const reports::Person* owner = report.person(id);
+          if (owner == nullptr) continue;
+          reports::RunReport view = facts;
+          view.people = {*owner};
+          std::size_t fresh = 0;
+          for (std::size_t i : rows.first) {
+            view.findings.push_back(report.findings[i]);
+            fresh += report.findings[i].status == reports::Status::New ? 1 : 0;
+          }
+          for (std::size_t i : rows.second) view.resolved.push_back(report.resolved[i]);
           index += std::string(digests ? ", " : "") + "{\"owner\": " + engine::json_string(id) +
                    ", \"name\": " + engine::json_string(owner->name) + ", \"email\": " + engine::json_string(owner->email) +
-                   ", \"findings\": " + std::to_string(open) + ", \"new\": " + std::to_string(fresh) + ", \"files\": [";
+                   ", \"findings\": " + std::to_string(view.findings.size()) + ", \"new\": " + std::to_string(fresh) +
+                   ", \"files\": [";
           bool first = true;
           for (const auto& format : config->digest_formats) {
-            std::string name = base + (format == "markdown" ? ".md" : ".html");
-            files.emplace_back(name, format == "markdown" ? reports::render_digest_markdown(view, *owner)
-                                                          : reports::render_digest_html(view, *owner));
+            std::string name = digest_file_name(id) + (format == "markdown" ? ".md" : ".html");
+            std::string content = format == "markdown" ? reports::render_digest_markdown(view, *owner)
+                                                       : reports::render_digest_html(view, *owner);
+            if (!write_file_atomically((fs::path(*folder) / name).string(), content, error)) return digest_failed();
             index += std::string(first ? "" : ", ") + engine::json_string(name);
             first = false;
           }
           index += "]}";
           ++digests;
         }
-        files.emplace_back("index.json", index + "]}\n");
-        if (!batch.stage_folder(config->digests_dir, files, error)) {
-          log.error("rapport run: " + error + "; the previous digests are left as they were");
-          return finish(kExitData, "the digests could not be written");
-        }
+        if (!write_file_atomically((fs::path(*folder) / "index.json").string(), index + "]}\n", error)) return digest_failed();
       }
     } catch (const std::exception& e) {
       log.error(std::string("rapport run: a report could not be rendered: ") + e.what());
