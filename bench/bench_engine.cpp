@@ -1,8 +1,16 @@
 // Micro-benchmarks of the stages: parsing and checking the shipped packs, loading the example
-// export, and evaluating every shipped rule over it. End-to-end numbers at scale come from
-// `rapport check --timings` over gen_crm.py data (see the README's performance notes).
+// export, and evaluating every shipped rule over it; and the evaluator on correlated filters over
+// a shared set at growing sizes, with and without its shared-set shortcuts. End-to-end numbers at
+// scale come from `rapport check --timings` over gen_crm.py data (see the README's performance
+// notes).
 
 #include <benchmark/benchmark.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <unistd.h>
 
 #include "cli/pipeline.hpp"
 #include "diag/diagnostic.hpp"
@@ -45,6 +53,94 @@ void BM_LoadAndEvaluateExamples(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_LoadAndEvaluateExamples)->Unit(benchmark::kMillisecond);
+
+// Correlated filters over a set every subject shares, the shape of service_quality_heterogeneity:
+// per unit, the people with enough rated cases and their average CSAT, where `rated_cases` is a
+// let and each person's cases are `rated_cases where assignee_id = p.id`. With the shared-set
+// shortcuts the time grows with people + cases; the scan (shortcuts off) grows with
+// people x cases.
+constexpr const char* kCorrelatedRules = R"(pack correlated
+  version "0.1.0"
+rule quality_spread
+  title    "Quality spread per unit"
+  severity medium
+  for each unit in distinct(team of users where active)
+  let staff        = users where active
+  let members      = staff where team = unit
+  let rated_cases  = cases where csat is not missing
+  let rated_people = members as p where count(rated_cases where assignee_id = p.id) >= 3
+  let averages     = avg(csat of rated_cases where assignee_id = q.id) of rated_people as q
+  when count(rated_people) >= 2 and spread(averages) > 1
+  message "{unit}: {spread(averages)}"
+end
+)";
+
+/// A loaded dataset of `people` users in teams of 10 and 20 cases per person (every 7th unrated;
+/// averages differ within every team, so every unit is a finding), with the pack above; built
+/// once per size and kept for the whole benchmark run.
+struct CorrelatedFixture {
+  std::filesystem::path dir;
+  cli::Pipeline pipeline;
+};
+
+CorrelatedFixture& correlated_fixture(int people) {
+  static std::map<int, std::unique_ptr<CorrelatedFixture>> fixtures;
+  auto& fixture = fixtures[people];
+  if (fixture) return *fixture;
+  fixture = std::make_unique<CorrelatedFixture>();
+  fixture->dir = std::filesystem::temp_directory_path() /
+                 ("rapport_bench_correlated_" + std::to_string(::getpid()) + "_" + std::to_string(people));
+  std::filesystem::create_directories(fixture->dir / "data");
+  std::ofstream(fixture->dir / "correlated.rules") << kCorrelatedRules;
+  {
+    std::ofstream users(fixture->dir / "data" / "users.jsonl");
+    for (int u = 0; u < people; ++u) {
+      users << R"({"id":"u)" << u << R"(","name":"User )" << u << R"(","team":"t)" << u / 10 << R"(","active":true})" << "\n";
+    }
+    std::ofstream cases(fixture->dir / "data" / "cases.jsonl");
+    for (int c = 0; c < people * 20; ++c) {
+      int assignee = (c * 7919) % people;
+      cases << R"({"id":"c)" << c << R"(","assignee_id":"u)" << assignee << R"(","csat":)";
+      if (c % 7 == 0) cases << "null}\n";
+      else cases << 1 + (assignee + c % 2) % 5 << "}\n";  // each person's average is their own
+    }
+  }
+  cli::PipelineOptions options;
+  options.pack_paths = {(fixture->dir / "correlated.rules").string()};
+  options.data_dir = (fixture->dir / "data").string();
+  options.rapport_version = RAPPORT_VERSION;
+  cli::prepare(options, fixture->pipeline);
+  cli::load_data(options, fixture->pipeline);
+  std::filesystem::remove_all(fixture->dir);
+  return *fixture;
+}
+
+void evaluate_correlated(benchmark::State& state, bool shortcuts) {
+  const int people = static_cast<int>(state.range(0));
+  CorrelatedFixture& fixture = correlated_fixture(people);
+  if (fixture.pipeline.exit_code != cli::kExitClean) {
+    state.SkipWithError("the correlated pack or its data did not load");
+    return;
+  }
+  engine::EvalOptions eval;
+  eval.as_of = *model::parse_date("2026-11-01");
+  eval.shared_set_shortcuts = shortcuts;
+  std::size_t findings = 0;
+  for (auto _ : state) {
+    auto result = cli::evaluate_all(fixture.pipeline, eval);
+    findings = result.findings.size();
+    benchmark::DoNotOptimize(findings);
+  }
+  state.counters["cases"] = people * 20.0;
+  state.counters["findings"] = static_cast<double>(findings);
+  state.SetComplexityN(people);
+}
+
+void BM_CorrelatedFilterIndexed(benchmark::State& state) { evaluate_correlated(state, true); }
+BENCHMARK(BM_CorrelatedFilterIndexed)->RangeMultiplier(4)->Range(256, 16384)->Complexity()->Unit(benchmark::kMillisecond);
+
+void BM_CorrelatedFilterScan(benchmark::State& state) { evaluate_correlated(state, false); }
+BENCHMARK(BM_CorrelatedFilterScan)->RangeMultiplier(4)->Range(256, 4096)->Complexity()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace rapport

@@ -4,12 +4,16 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <numeric>
+#include <optional>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "engine/format.hpp"
+#include "engine/join_index.hpp"
 #include "engine/vector.hpp"
 #include "model/time.hpp"
 
@@ -124,6 +128,18 @@ Vec expand(const Vec& v, std::size_t lanes) {
 
 bool truthy(double value) { return value == 1.0; }
 
+double kleene_and(double x, double y) {
+  if (x == 0 || y == 0) return 0.0;
+  if (std::isnan(x) || std::isnan(y)) return kNaN;
+  return 1.0;
+}
+
+double kleene_or(double x, double y) {
+  if (x == 1 || y == 1) return 1.0;
+  if (std::isnan(x) || std::isnan(y)) return kNaN;
+  return 0.0;
+}
+
 /// A bool vector sized for `lanes` lanes, or one value when every input is constant.
 Vec bool_vector(bool constant, std::size_t lanes) {
   Vec out;
@@ -134,10 +150,24 @@ Vec bool_vector(bool constant, std::size_t lanes) {
   return out;
 }
 
+template <typename F>
+Vec binary_numbers(const Vec& a, const Vec& b, std::size_t lanes, Kind kind, F f) {
+  Vec out;
+  out.kind = kind;
+  out.constant = a.constant && b.constant;
+  out.lanes = lanes;
+  std::size_t n = out.constant ? 1 : lanes;
+  out.num.resize(n);
+  for (std::size_t i = 0; i < n; ++i) out.num[i] = f(a.num[a.at(i)], b.num[b.at(i)]);
+  return out;
+}
+
 class Evaluator {
  public:
-  Evaluator(const dsl::CompiledPack& pack, const dsl::ParamValues& params, model::Dataset& data, double now)
-      : pack_(pack), params_(params), data_(data), now_(now) {}
+  /// `shortcuts`: see EvalOptions::shared_set_shortcuts.
+  Evaluator(const dsl::CompiledPack& pack, const dsl::ParamValues& params, model::Dataset& data, double now,
+            bool shortcuts = true)
+      : pack_(pack), params_(params), data_(data), now_(now), shortcuts_(shortcuts) {}
 
   EvalResult run(const EvalOptions& options);
 
@@ -163,6 +193,7 @@ class Evaluator {
   Vec navigate(const Node& node, const Frame& frame);
   Vec entity_set(const std::string& entity);
   Vec filter(const Node& node, const Frame& frame);
+  Vec conjunction(const std::vector<const Node*>& terms, const Frame& frame);
   Vec of(const Node& node, const Frame& frame);
   Vec arithmetic(const Node& node, const Frame& frame);
   Vec logic(const Node& node, const Frame& frame);
@@ -181,17 +212,30 @@ class Evaluator {
     std::vector<std::int32_t> rows;
   };
   const RowIndex& row_index(const std::string& entity, const std::string& field);
-  using KeyIndex = std::unordered_map<StrId, std::vector<std::int32_t>>;
   const KeyIndex& key_index(const std::string& entity, const std::string& field);
+  std::span<const StrId> text_column(const std::string& entity, const std::string& field) const;
+  const JoinConjunct* join_conjunct(const Node& filter);
+  const Node* run_constant_origin(const Node& set) const;
+  bool reads_lanes_below(const Node& node, int level) const;
+  bool same_for_every_lane(const Node& filter);
+  const KeyIndex& set_index(const Node& filter, const JoinConjunct& join, const Vec& base,
+                            std::optional<KeyIndex>& local);
   const std::unordered_map<StrId, int>& enum_ranks(const std::string& entity, const std::string& field);
 
   const dsl::CompiledPack& pack_;
   const dsl::ParamValues& params_;
   model::Dataset& data_;
   double now_;
+  bool shortcuts_ = true;
+  const dsl::CompiledRule* rule_ = nullptr;  // the rule being judged: its lets' definitions
   std::map<std::string, std::vector<std::int32_t>> all_rows_;
   std::map<std::pair<std::string, std::string>, RowIndex> row_indexes_;
   std::map<std::pair<std::string, std::string>, KeyIndex> key_indexes_;
+  std::unordered_map<const Node*, std::optional<JoinConjunct>> join_conjuncts_;  // by Filter node
+  std::unordered_map<const Node*, bool> same_for_every_lane_;                    // by Filter node
+  // Indexes of sets that are the same for the whole run, by the node that defines the set and the
+  // key field.
+  std::map<std::pair<const Node*, std::string>, KeyIndex> set_indexes_;
   std::map<std::pair<std::string, std::string>, std::unordered_map<StrId, int>> enum_ranks_;
 };
 
@@ -485,22 +529,72 @@ const Evaluator::RowIndex& Evaluator::row_index(const std::string& entity, const
   return row_indexes_.emplace(key, std::move(index)).first->second;
 }
 
-const Evaluator::KeyIndex& Evaluator::key_index(const std::string& entity, const std::string& field) {
+std::span<const StrId> Evaluator::text_column(const std::string& entity, const std::string& field) const {
+  const model::Table* table = data_.table(entity);
+  if (!table) return {};
+  if (field == "id") return table->ids;
+  const model::Column* column = table->column(field);
+  return column ? std::span<const StrId>(column->strings) : std::span<const StrId>();
+}
+
+const KeyIndex& Evaluator::key_index(const std::string& entity, const std::string& field) {
   auto key = std::make_pair(entity, field);
   auto it = key_indexes_.find(key);
   if (it != key_indexes_.end()) return it->second;
-  KeyIndex index;
-  const model::Table* table = data_.table(entity);
-  if (table) {
-    if (field == "id") {
-      for (std::size_t r = 0; r < table->size(); ++r) index[table->ids[r]].push_back(static_cast<std::int32_t>(r));
-    } else if (const model::Column* column = table->column(field)) {
-      for (std::size_t r = 0; r < column->strings.size(); ++r) {
-        if (column->strings[r] != kMissingStr) index[column->strings[r]].push_back(static_cast<std::int32_t>(r));
-      }
-    }
+  return key_indexes_.emplace(key, KeyIndex(text_column(entity, field))).first->second;
+}
+
+const JoinConjunct* Evaluator::join_conjunct(const Node& filter) {
+  auto it = join_conjuncts_.find(&filter);
+  if (it == join_conjuncts_.end()) it = join_conjuncts_.emplace(&filter, find_join_conjunct(filter)).first;
+  return it->second ? &*it->second : nullptr;
+}
+
+/// The node whose value `set` is when that value is the same for the whole run (it reads no
+/// frame, or it names a let that reads none), else null.
+const Node* Evaluator::run_constant_origin(const Node& set) const {
+  if (set.level == 0) return &set;
+  if (set.op == Op::LetRef && rule_ && rule_->lets[static_cast<std::size_t>(set.slot)].value.level == 0) {
+    return &rule_->lets[static_cast<std::size_t>(set.slot)].value;
   }
-  return key_indexes_.emplace(key, std::move(index)).first->second;
+  return nullptr;
+}
+
+/// Whether `node` reads a value that can differ between the lanes of a frame below `level`: a
+/// variable of such a frame, or a let that is not the same for the whole run.
+bool Evaluator::reads_lanes_below(const Node& node, int level) const {
+  if (node.level == 0) return false;
+  if (node.op == Op::Var) return node.level < level;
+  if (node.op == Op::LetRef) return !run_constant_origin(node);
+  if (node.join_outer && reads_lanes_below(*node.join_outer, level)) return true;
+  return std::any_of(node.args.begin(), node.args.end(),
+                     [&](const Node& arg) { return reads_lanes_below(arg, level); });
+}
+
+/// Whether the condition of `filter` reads nothing that differs between the lanes it is
+/// evaluated for: over a set shared by every lane, the result is then one set for all of them.
+bool Evaluator::same_for_every_lane(const Node& filter) {
+  auto it = same_for_every_lane_.find(&filter);
+  if (it == same_for_every_lane_.end()) {
+    bool same = filter.args.size() < 2 || !reads_lanes_below(filter.args[1], filter.frame_level);
+    it = same_for_every_lane_.emplace(&filter, same).first;
+  }
+  return it->second;
+}
+
+/// The index of the constant set `base` by the join's key field: kept for the run when the set
+/// is the same for the whole run, else built into `local` for this evaluation alone.
+const KeyIndex& Evaluator::set_index(const Node& filter, const JoinConjunct& join, const Vec& base,
+                                     std::optional<KeyIndex>& local) {
+  std::span<const std::int32_t> rows(base.row.data() + base.begin(0), base.end(0) - base.begin(0));
+  std::span<const StrId> keys = text_column(join.inner->entity, join.inner->field);
+  auto build = [&] { return keys.empty() ? KeyIndex() : KeyIndex(rows, keys); };  // not loaded: all missing
+  const Node* origin = run_constant_origin(filter.args[0]);
+  if (!origin) return local.emplace(build());
+  auto key = std::make_pair(origin, join.inner->field);
+  auto it = set_indexes_.find(key);
+  if (it == set_indexes_.end()) it = set_indexes_.emplace(key, build()).first;
+  return it->second;
 }
 
 const std::unordered_map<StrId, int>& Evaluator::enum_ranks(const std::string& entity, const std::string& field) {
@@ -517,13 +611,16 @@ const std::unordered_map<StrId, int>& Evaluator::enum_ranks(const std::string& e
 }
 
 Vec Evaluator::filter(const Node& node, const Frame& frame) {
-  const std::size_t lanes = frame.lanes;
-  // Candidate rows per lane: from a join index, or the base set.
+  std::size_t lanes = frame.lanes;
+  // Candidate rows per lane: from a join index, or the base set. `condition` holds the conjuncts
+  // left to test on the candidates (all of them when scanning the base set).
   Vec base;
   const RowIndex* by_row = nullptr;
   const KeyIndex* by_key = nullptr;
+  std::optional<KeyIndex> local_index;
   Vec outer;
-  static const std::vector<std::int32_t> kNone;
+  std::vector<const Node*> condition;
+  bool shared = false;
   if (!node.join_field.empty()) {
     if (node.join_by_row) {
       by_row = &row_index(node.entity, node.join_field);
@@ -532,45 +629,56 @@ Vec Evaluator::filter(const Node& node, const Frame& frame) {
       by_key = &key_index(node.entity, node.join_field);
       outer = eval(*node.join_outer, frame);
     }
+    if (node.args.size() > 1) condition.push_back(&node.args[1]);
   } else {
     base = eval(node.args[0], frame);
+    // A set shared by every lane, filtered by a condition that reads nothing of the lanes: one
+    // result for all of them (computed for lane 0).
+    shared = shortcuts_ && base.constant && same_for_every_lane(node);
+    if (shared) lanes = std::min<std::size_t>(lanes, 1);
+    // A set shared by every lane, filtered by `field = <outer value>`: look each lane's value up
+    // in an index of the set. Worth it for many lanes, or when the index outlives this call.
+    const JoinConjunct* join = shortcuts_ && base.constant && node.args.size() > 1 ? join_conjunct(node) : nullptr;
+    if (join && (lanes > 1 || run_constant_origin(node.args[0]))) {
+      by_key = &set_index(node, *join, base, local_index);
+      outer = eval(*join->outer, frame);
+      condition = join->rest;
+    } else if (node.args.size() > 1) {
+      condition.push_back(&node.args[1]);
+    }
   }
-  auto candidates = [&](std::size_t lane) -> std::pair<const std::int32_t*, std::size_t> {
+  std::vector<std::span<const std::int32_t>> candidates(lanes);
+  for (std::size_t lane = 0; lane < lanes; ++lane) {
     if (by_row) {
       std::int32_t r = outer.row[outer.at(lane)];
-      if (r == kNoRow || static_cast<std::size_t>(r) + 1 >= by_row->off.size()) return {nullptr, 0};
-      return {by_row->rows.data() + by_row->off[r], by_row->off[r + 1] - by_row->off[r]};
+      if (r == kNoRow || static_cast<std::size_t>(r) + 1 >= by_row->off.size()) continue;
+      candidates[lane] = {by_row->rows.data() + by_row->off[r], by_row->off[r + 1] - by_row->off[r]};
+    } else if (by_key) {
+      candidates[lane] = by_key->rows_of(outer.str[outer.at(lane)]);
+    } else {
+      std::size_t b = base.begin(lane);
+      candidates[lane] = {base.row.data() + b, base.end(lane) - b};
     }
-    if (by_key) {
-      StrId k = outer.str[outer.at(lane)];
-      auto it = by_key->find(k);
-      if (k == kMissingStr || it == by_key->end()) return {nullptr, 0};
-      return {it->second.data(), it->second.size()};
-    }
-    std::size_t b = base.begin(lane);
-    return {base.row.data() + b, base.end(lane) - b};
-  };
+  }
 
   Vec out;
   out.kind = Kind::Set;
   out.lanes = lanes;
   out.off.assign(1, 0);
-  const bool has_condition = node.args.size() > 1;
   std::size_t lane = 0;
   while (lane < lanes) {
     // One batch of lanes whose candidates fit the chunk size (at least one lane).
     std::size_t first = lane;
     std::size_t total = 0;
     while (lane < lanes) {
-      std::size_t count = candidates(lane).second;
+      std::size_t count = candidates[lane].size();
       if (lane > first && total + count > kChunkCandidates) break;
       total += count;
       ++lane;
     }
-    if (!has_condition) {
+    if (condition.empty()) {
       for (std::size_t l = first; l < lane; ++l) {
-        auto [rows, count] = candidates(l);
-        out.row.insert(out.row.end(), rows, rows + count);
+        out.row.insert(out.row.end(), candidates[l].begin(), candidates[l].end());
         out.off.push_back(static_cast<std::uint32_t>(out.row.size()));
       }
       continue;
@@ -584,21 +692,31 @@ Vec Evaluator::filter(const Node& node, const Frame& frame) {
     child.var.lanes = total;
     child.var.row.reserve(total);
     for (std::size_t l = first; l < lane; ++l) {
-      auto [rows, count] = candidates(l);
-      child.var.row.insert(child.var.row.end(), rows, rows + count);
-      child.parent_lane.insert(child.parent_lane.end(), count, static_cast<std::uint32_t>(l));
+      child.var.row.insert(child.var.row.end(), candidates[l].begin(), candidates[l].end());
+      child.parent_lane.insert(child.parent_lane.end(), candidates[l].size(), static_cast<std::uint32_t>(l));
     }
-    Vec keep = total ? eval(node.args[1], child) : Vec{};
+    Vec keep = total ? conjunction(condition, child) : Vec{};
     std::size_t at = 0;
     for (std::size_t l = first; l < lane; ++l) {
-      std::size_t count = candidates(l).second;
-      for (std::size_t k = 0; k < count; ++k, ++at) {
+      for (std::size_t k = 0; k < candidates[l].size(); ++k, ++at) {
         if (truthy(keep.num[keep.at(at)])) out.row.push_back(child.var.row[at]);
       }
       out.off.push_back(static_cast<std::uint32_t>(out.row.size()));
     }
   }
+  out.constant = shared && lanes == 1;
+  out.lanes = frame.lanes;
   return out;
+}
+
+/// The Kleene conjunction of `terms`, each evaluated in `frame`.
+Vec Evaluator::conjunction(const std::vector<const Node*>& terms, const Frame& frame) {
+  Vec result = eval(*terms[0], frame);
+  for (std::size_t k = 1; k < terms.size(); ++k) {
+    result = binary_numbers(result, eval(*terms[k], frame), frame.lanes, Kind::Bool,
+                            [](double x, double y) { return kleene_and(x, y); });
+  }
+  return result;
 }
 
 Vec Evaluator::of(const Node& node, const Frame& frame) {
@@ -628,18 +746,6 @@ Vec Evaluator::of(const Node& node, const Frame& frame) {
 
 // ---------------------------------------------------------------------------------------------
 // Operators
-
-template <typename F>
-Vec binary_numbers(const Vec& a, const Vec& b, std::size_t lanes, Kind kind, F f) {
-  Vec out;
-  out.kind = kind;
-  out.constant = a.constant && b.constant;
-  out.lanes = lanes;
-  std::size_t n = out.constant ? 1 : lanes;
-  out.num.resize(n);
-  for (std::size_t i = 0; i < n; ++i) out.num[i] = f(a.num[a.at(i)], b.num[b.at(i)]);
-  return out;
-}
 
 Vec Evaluator::arithmetic(const Node& node, const Frame& frame) {
   Kind kind = node.type.kind;
@@ -671,17 +777,9 @@ Vec Evaluator::logic(const Node& node, const Frame& frame) {
   for (std::size_t k = 1; k < node.args.size(); ++k) {
     Vec b = eval(node.args[k], frame);
     if (node.op == Op::And) {
-      result = binary_numbers(result, b, frame.lanes, Kind::Bool, [](double x, double y) {
-        if (x == 0 || y == 0) return 0.0;
-        if (std::isnan(x) || std::isnan(y)) return kNaN;
-        return 1.0;
-      });
+      result = binary_numbers(result, b, frame.lanes, Kind::Bool, [](double x, double y) { return kleene_and(x, y); });
     } else {
-      result = binary_numbers(result, b, frame.lanes, Kind::Bool, [](double x, double y) {
-        if (x == 1 || y == 1) return 1.0;
-        if (std::isnan(x) || std::isnan(y)) return kNaN;
-        return 0.0;
-      });
+      result = binary_numbers(result, b, frame.lanes, Kind::Bool, [](double x, double y) { return kleene_or(x, y); });
     }
   }
   return result;
@@ -1150,7 +1248,10 @@ EvalResult Evaluator::run(const EvalOptions& options) {
   return result;
 }
 
-Vec Evaluator::subjects(const dsl::CompiledRule& rule, const Frame& global) { return eval(rule.subject, global); }
+Vec Evaluator::subjects(const dsl::CompiledRule& rule, const Frame& global) {
+  rule_ = &rule;
+  return eval(rule.subject, global);
+}
 
 void Evaluator::run_rule(const dsl::CompiledRule& rule, EvalResult& result) {
   auto started = std::chrono::steady_clock::now();
@@ -1197,6 +1298,7 @@ void Evaluator::run_rule(const dsl::CompiledRule& rule, EvalResult& result) {
 
 Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const Frame& subject, RuleSummary& summary,
                      std::vector<Finding>& findings) {
+  rule_ = &rule;
   std::vector<Vec>& lets = *subject.lets;
   lets.clear();
   for (const auto& let : rule.lets) lets.push_back(eval(let.value, subject));
@@ -1255,6 +1357,9 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
 
   const model::Table* table = rule.subject_kind == dsl::SubjectKind::Rows ? data_.table(rule.subject_entity) : nullptr;
   const model::Column* names = table ? table->column("name") : nullptr;
+  if (std::size_t needed = findings.size() + firing.size(); findings.capacity() < needed) {
+    findings.reserve(std::max(needed, 2 * findings.capacity()));  // one move of the earlier findings, at most
+  }
   for (std::size_t i = 0; i < firing.size(); ++i) {
     Finding finding;
     finding.pack = pack_.name;
@@ -1276,6 +1381,7 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
     finding.message = std::move(messages[i]);
     finding.remedy = std::move(remedies[i]);
     finding.tags = rule.tags;
+    finding.evidence.reserve(rule.lets.size());
     for (std::size_t l = 0; l < rule.lets.size(); ++l) {
       finding.evidence.push_back(
           {rule.lets[l].name, evidence_json(selected_lets[l], rule.lets[l].value.type, i, data_),
@@ -1291,7 +1397,7 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
 
 EvalResult evaluate(const dsl::CompiledPack& pack, const dsl::ParamValues& params, model::Dataset& data,
                     const EvalOptions& options) {
-  Evaluator evaluator(pack, params, data, options.as_of);
+  Evaluator evaluator(pack, params, data, options.as_of, options.shared_set_shortcuts);
   return evaluator.run(options);
 }
 

@@ -16,6 +16,11 @@ struct EvalOptions {
   double as_of = 0;  // `now`, seconds since the epoch (UTC)
   /// Rule ids to evaluate; empty = every enabled rule.
   std::vector<std::string> only_rules;
+  /// Shortcuts for filters over a set shared by every subject (a `let` such as `rated_cases`):
+  /// `where field = <outer value>` is answered from an index of the set, and a `where` that reads
+  /// nothing of the subject is computed once for all subjects. Off, every row of the set is
+  /// tested for every subject: the same findings, quadratically; tests compare the two.
+  bool shared_set_shortcuts = true;
 };
 
 struct EvalResult {

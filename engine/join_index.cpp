@@ -1,0 +1,94 @@
+#include "engine/join_index.hpp"
+
+#include "engine/vector.hpp"
+
+namespace rapport::engine {
+
+using dsl::Node;
+using dsl::Op;
+using model::kMissingStr;
+using model::StrId;
+
+KeyIndex::KeyIndex(std::span<const std::int32_t> rows, std::span<const StrId> keys) {
+  build(rows.size(), [rows](std::size_t i) { return rows[i]; }, keys);
+}
+
+KeyIndex::KeyIndex(std::span<const StrId> keys) {
+  build(keys.size(), [](std::size_t i) { return static_cast<std::int32_t>(i); }, keys);
+}
+
+template <typename RowAt>
+void KeyIndex::build(std::size_t count, RowAt row_at, std::span<const StrId> keys) {
+  // Counting sort by key: one hash lookup per row, then a stable scatter into runs.
+  constexpr std::uint32_t kLeftOut = 0xFFFFFFFFu;
+  std::vector<std::uint32_t> group(count, kLeftOut);
+  std::vector<std::uint32_t> sizes;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::int32_t row = row_at(i);
+    StrId key = row < 0 ? kMissingStr : keys[static_cast<std::size_t>(row)];
+    if (key == kMissingStr) continue;
+    auto [it, added] = group_of_key_.try_emplace(key, static_cast<std::uint32_t>(sizes.size()));
+    if (added) sizes.push_back(0);
+    group[i] = it->second;
+    ++sizes[it->second];
+  }
+  group_start_.assign(sizes.size() + 1, 0);
+  for (std::size_t g = 0; g < sizes.size(); ++g) group_start_[g + 1] = group_start_[g] + sizes[g];
+  rows_.resize(group_start_.back());
+  std::vector<std::uint32_t> next(group_start_.begin(), group_start_.end() - 1);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (group[i] != kLeftOut) rows_[next[group[i]]++] = row_at(i);
+  }
+}
+
+std::span<const std::int32_t> KeyIndex::rows_of(StrId key) const {
+  if (key == kMissingStr) return {};
+  auto it = group_of_key_.find(key);
+  if (it == group_of_key_.end()) return {};
+  std::uint32_t g = it->second;
+  return {rows_.data() + group_start_[g], group_start_[g + 1] - group_start_[g]};
+}
+
+namespace {
+
+bool is_text(const Node& node) { return node.type.is_scalar() && storage_of(node.type.kind) == Storage::String; }
+
+/// `node` is a field of the row bound at `level` (the filter's own row).
+bool is_row_field(const Node& node, int level) {
+  return node.op == Op::Field && node.args.size() == 1 && node.args[0].op == Op::Var && node.args[0].level == level;
+}
+
+}  // namespace
+
+std::optional<JoinConjunct> find_join_conjunct(const Node& filter) {
+  if (filter.op != Op::Filter || filter.args.size() < 2) return std::nullopt;
+  const Node& condition = filter.args[1];
+  std::vector<const Node*> terms;
+  if (condition.op == Op::And) {
+    for (const Node& term : condition.args) terms.push_back(&term);
+  } else {
+    terms.push_back(&condition);
+  }
+  const int level = filter.frame_level;
+  for (std::size_t i = 0; i < terms.size(); ++i) {
+    const Node& term = *terms[i];
+    if (term.op != Op::Compare || term.compare != dsl::CompareOp::Eq || term.compare_mode != dsl::CompareMode::Textual) {
+      continue;
+    }
+    for (int side = 0; side < 2; ++side) {
+      const Node& inner = term.args[side];
+      const Node& outer = term.args[1 - side];
+      if (!is_row_field(inner, level) || outer.level >= level || !is_text(inner) || !is_text(outer)) continue;
+      JoinConjunct join;
+      join.inner = &inner;
+      join.outer = &outer;
+      for (std::size_t k = 0; k < terms.size(); ++k) {
+        if (k != i) join.rest.push_back(terms[k]);
+      }
+      return join;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace rapport::engine

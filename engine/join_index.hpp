@@ -1,0 +1,53 @@
+#pragma once
+// Equality joins answered from an index: a `where` whose condition holds a conjunct
+// `<text field of the row> = <expression that does not read the row>` (typically
+// `assignee_id = person.id`, or `team = unit`) looks each lane's key up in an index of the set
+// instead of testing every row of the set for every lane.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "dsl/program.hpp"
+#include "model/string_pool.hpp"
+
+namespace rapport::engine {
+
+/// Rows grouped by a text key (compressed: one run of rows per key), each run in the order the
+/// rows were given. Rows whose key is missing are left out: a missing value equals nothing.
+class KeyIndex {
+ public:
+  KeyIndex() = default;
+  /// Indexes `rows` by their key, `keys[row]`.
+  KeyIndex(std::span<const std::int32_t> rows, std::span<const model::StrId> keys);
+  /// Indexes rows 0 .. keys.size()-1 (a whole table) by `keys[row]`.
+  explicit KeyIndex(std::span<const model::StrId> keys);
+
+  /// The rows whose key is `key`, in their original order; none for a missing key.
+  [[nodiscard]] std::span<const std::int32_t> rows_of(model::StrId key) const;
+
+ private:
+  template <typename RowAt>
+  void build(std::size_t count, RowAt row_at, std::span<const model::StrId> keys);
+
+  std::unordered_map<model::StrId, std::uint32_t> group_of_key_;
+  std::vector<std::uint32_t> group_start_;  // by group, plus one past the last
+  std::vector<std::int32_t> rows_;
+};
+
+/// A filter's condition split around an equality join on the filter's own row.
+struct JoinConjunct {
+  const dsl::Node* inner = nullptr;         // Field of the filter's row (text storage)
+  const dsl::Node* outer = nullptr;         // reads only enclosing frames (level < frame_level)
+  std::vector<const dsl::Node*> rest;       // the other conjuncts, in their written order
+};
+
+/// Finds, in the condition of `filter` (a Filter node with a condition), the first conjunct that
+/// is a textual `=` between a field of the filter's row variable and an expression that does not
+/// read that row. Textual equality is true only when both sides are present and the same text,
+/// so an index lookup of the outer value gives exactly the rows where the conjunct is true.
+std::optional<JoinConjunct> find_join_conjunct(const dsl::Node& filter);
+
+}  // namespace rapport::engine
