@@ -63,8 +63,18 @@ Column* Table::column_mut(std::string_view name) {
 }
 
 std::int32_t Table::find_row(StrId id) const {
-  auto it = row_of_id.find(id);
-  return it == row_of_id.end() ? kNoRow : it->second;
+  const auto& rows = id_rows();
+  auto it = rows.find(id);
+  return it == rows.end() ? kNoRow : it->second;
+}
+
+const std::unordered_map<StrId, std::int32_t>& Table::id_rows() const {
+  if (!row_of_id_built_) {
+    row_of_id_.reserve(ids.size());
+    for (std::size_t r = 0; r < ids.size(); ++r) row_of_id_.emplace(ids[r], static_cast<std::int32_t>(r));
+    row_of_id_built_ = true;
+  }
+  return row_of_id_;
 }
 
 const Table* Dataset::table(std::string_view entity) const {

@@ -46,7 +46,6 @@ struct Table {
   std::string source_path;               // the file the rows came from
   std::vector<StrId> ids;                // the `id` column
   std::vector<std::uint32_t> source_lines;  // 1-based line (or CSV record start line) of each row
-  std::unordered_map<StrId, std::int32_t> row_of_id;
   std::map<std::string, Column, std::less<>> columns;
 
   [[nodiscard]] std::size_t size() const { return ids.size(); }
@@ -54,6 +53,15 @@ struct Table {
   Column* column_mut(std::string_view name);
   /// Row of an id, or kNoRow.
   [[nodiscard]] std::int32_t find_row(StrId id) const;
+  /// The id -> row map, built on first use: only explanations and owners look rows up by id (the
+  /// loader resolves references through dense arrays), and for a 10-million-row table the map
+  /// costs seconds and hundreds of megabytes. Not thread-safe on its first call; `ids` must not
+  /// change afterwards.
+  [[nodiscard]] const std::unordered_map<StrId, std::int32_t>& id_rows() const;
+
+ private:
+  mutable std::unordered_map<StrId, std::int32_t> row_of_id_;
+  mutable bool row_of_id_built_ = false;
 };
 
 /// A loaded data directory: the schema as discovered, the shared string pool and the tables.

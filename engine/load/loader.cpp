@@ -54,7 +54,6 @@ class Loader {
   Loader(const Discovery& discovery, const LoadOptions& options, model::Dataset& dataset, LoadStats& stats,
          diag::DiagnosticSink& sink)
       : discovery_(discovery), options_(options), dataset_(dataset), stats_(stats), sink_(sink) {}
-  ~Loader() { build_row_maps(); }
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
@@ -64,7 +63,6 @@ class Loader {
     parse_and_merge();
     if (failed_) return false;
     resolve_references();
-    build_row_maps();
     return true;
   }
 
@@ -545,14 +543,6 @@ class Loader {
       column.reset(*dataset_.schema.entity(state.plan.entity)->field("id"));
       column.strings = table.ids;
     }
-    // The id -> row map is only read after load(): build it beside the remaining merges.
-    row_map_threads_.emplace_back([&table] {
-      table.row_of_id.clear();
-      table.row_of_id.reserve(table.ids.size());
-      for (std::size_t r = 0; r < table.ids.size(); ++r) {
-        table.row_of_id.emplace(table.ids[r], static_cast<std::int32_t>(r));
-      }
-    });
     stats_.records += table.size();
     stats_.records_by_entity[state.plan.entity] = table.size();
     report_progress(state, state.plan.size);
@@ -606,11 +596,6 @@ class Loader {
     }
   }
 
-  void build_row_maps() {
-    for (auto& thread : row_map_threads_) thread.join();
-    row_map_threads_.clear();
-  }
-
   const Discovery& discovery_;
   const LoadOptions& options_;
   model::Dataset& dataset_;
@@ -625,7 +610,6 @@ class Loader {
   std::condition_variable work_cv_, done_cv_;
   std::vector<std::unique_ptr<ChunkOut>> results_;
   std::vector<std::unique_ptr<ChunkOut>> spare_;
-  std::vector<std::thread> row_map_threads_;
   std::size_t next_ = 0;
   std::size_t merged_ = 0;
   bool cancel_ = false;

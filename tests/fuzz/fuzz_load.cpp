@@ -35,7 +35,7 @@ void check(bool condition) {
 void check_table(const model::Table& table) {
   const std::size_t rows = table.size();
   check(table.source_lines.size() == rows);
-  check(table.row_of_id.size() == rows);
+  check(table.id_rows().size() == rows);
   for (const auto& [name, column] : table.columns) {
     switch (column.def.type) {
       case model::FieldType::Number:

@@ -341,7 +341,7 @@ TEST(LoadBasic, JsonlValues) {
   const model::Table* accounts = l->dataset->table("accounts");
   EXPECT_EQ(accounts->source_path, kData + "/basic_jsonl/accounts.jsonl");
   EXPECT_EQ(accounts->source_lines, (std::vector<std::uint32_t>{1, 2, 3}));
-  EXPECT_EQ(accounts->row_of_id.size(), 3u);
+  EXPECT_EQ(accounts->id_rows().size(), 3u);
 }
 
 TEST(LoadBasic, CsvValues) {
