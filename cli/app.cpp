@@ -228,12 +228,13 @@ int command_check(const std::vector<std::string>& args) {
   info.skipped_records = pipeline.stats.skipped;
   info.dangling_references = pipeline.stats.dangling_references;
 
-  std::string report;
-  if (format == "json") report = engine::render_json(result, info);
-  else if (format == "csv") report = engine::render_csv(result);
-  else report = engine::render_text(result, info, output.empty() && use_color(common, stdout));
-
-  if (!deliver_report("check", report, output)) return kExitUsage;
+  const bool color = output.empty() && use_color(common, stdout);
+  auto render = [&](const engine::ReportWriter& write) {
+    if (format == "json") engine::render_json(result, info, write);
+    else if (format == "csv") engine::render_csv(result, write);
+    else engine::render_text(result, info, color, write);
+  };
+  if (!deliver_report("check", output, render)) return kExitUsage;
   if (!output.empty() && !common.quiet) {
     std::cerr << "wrote " << result.findings.size() << " finding(s) to " << output << " ("
               << engine::severity_counts(result.findings) << ")\n";

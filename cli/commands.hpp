@@ -3,12 +3,14 @@
 // the process exit code (see ExitCode in cli/pipeline.hpp).
 
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "diag/diagnostic.hpp"
 #include "engine/findings.hpp"
+#include "engine/output.hpp"
 
 namespace rapport::cli {
 
@@ -32,6 +34,9 @@ int findings_exit(const FailOn& fail_on, const std::vector<engine::Finding>& fin
 /// Writes a report to standard output, or atomically to `output`. False (the error printed as
 /// "rapport COMMAND: ...") when the file could not be written.
 bool deliver_report(const std::string& command, const std::string& report, const std::string& output);
+/// The same for a report rendered in pieces (engine::ReportWriter), never held whole in memory.
+bool deliver_report(const std::string& command, const std::string& output,
+                    const std::function<void(const engine::ReportWriter&)>& render);
 
 /// --as-of: a date or a UTC timestamp; nullopt when malformed. Empty text: the current time.
 std::optional<double> parse_as_of(const std::string& text);

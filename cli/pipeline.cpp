@@ -269,33 +269,52 @@ engine::EvalResult evaluate_all(Pipeline& p, const engine::EvalOptions& options)
   return merged;
 }
 
-bool write_file_atomically(const std::string& path, const std::string& content, std::string& error) {
-  fs::path target(path);
-  fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string temp = (directory / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()))).string();
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) {
-      error = "cannot write " + temp;
-      return false;
-    }
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.flush();
-    if (!out) {
-      error = "cannot write " + temp + " (disk full?)";
-      out.close();
-      std::remove(temp.c_str());
-      return false;
-    }
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {}
+
+AtomicFile::~AtomicFile() {
+  if (!temp_.empty() && !committed_) {
+    out_.close();
+    std::remove(temp_.c_str());
   }
-  std::error_code ec;
-  fs::rename(temp, target, ec);
-  if (ec) {
-    error = "cannot replace " + path + ": " + ec.message();
-    std::remove(temp.c_str());
+}
+
+bool AtomicFile::open(std::string& error) {
+  fs::path target(path_);
+  fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  temp_ = (directory / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()))).string();
+  out_.open(temp_, std::ios::binary | std::ios::trunc);
+  if (!out_) {
+    error = "cannot write " + temp_;
+    temp_.clear();
     return false;
   }
   return true;
+}
+
+void AtomicFile::write(std::string_view piece) { out_.write(piece.data(), static_cast<std::streamsize>(piece.size())); }
+
+bool AtomicFile::commit(std::string& error) {
+  out_.flush();
+  if (!out_) {
+    error = "cannot write " + temp_ + " (disk full?)";
+    return false;
+  }
+  out_.close();
+  std::error_code ec;
+  fs::rename(temp_, path_, ec);
+  if (ec) {
+    error = "cannot replace " + path_ + ": " + ec.message();
+    return false;
+  }
+  committed_ = true;
+  return true;
+}
+
+bool write_file_atomically(const std::string& path, const std::string& content, std::string& error) {
+  AtomicFile file(path);
+  if (!file.open(error)) return false;
+  file.write(content);
+  return file.commit(error);
 }
 
 }  // namespace rapport::cli

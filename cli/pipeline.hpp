@@ -2,6 +2,7 @@
 // The stages every command shares: find rule files, parse, discover data, compile, configure
 // parameters, load data, evaluate. Each stage reports to one sink and says whether to go on.
 
+#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -71,6 +72,28 @@ void load_data(const PipelineOptions& options, Pipeline& pipeline);
 
 /// Evaluates every configured pack and merges their findings in the deterministic order.
 engine::EvalResult evaluate_all(Pipeline& pipeline, const engine::EvalOptions& options);
+
+/// A file written in pieces and put in place atomically: a temporary file in the same directory,
+/// renamed over `path` by commit(); removed when it is never committed.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  /// Creates the temporary file; false with `error` when it can't.
+  bool open(std::string& error);
+  /// Appends; a failure shows at commit().
+  void write(std::string_view piece);
+  /// Flushes, checks every write and renames into place; false with `error` (the target untouched).
+  bool commit(std::string& error);
+
+ private:
+  std::string path_;
+  std::string temp_;
+  std::ofstream out_;
+  bool committed_ = false;
+};
 
 /// Writes `content` to `path` atomically (temporary file in the same directory, then rename).
 bool write_file_atomically(const std::string& path, const std::string& content, std::string& error);

@@ -65,6 +65,23 @@ bool deliver_report(const std::string& command, const std::string& report, const
   return false;
 }
 
+bool deliver_report(const std::string& command, const std::string& output,
+                    const std::function<void(const engine::ReportWriter&)>& render) {
+  if (output.empty()) {
+    render([](std::string_view piece) { std::cout.write(piece.data(), static_cast<std::streamsize>(piece.size())); });
+    std::cout.flush();
+    return true;
+  }
+  AtomicFile file(output);
+  std::string error;
+  if (file.open(error)) {
+    render([&file](std::string_view piece) { file.write(piece); });
+    if (file.commit(error)) return true;
+  }
+  std::cerr << "rapport " << command << ": " << error << "\n";
+  return false;
+}
+
 std::optional<double> parse_as_of(const std::string& text) {
   if (text.empty()) return static_cast<double>(std::time(nullptr));
   return model::parse_date_or_timestamp(text);

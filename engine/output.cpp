@@ -22,6 +22,37 @@ const char* severity_color(Severity s) {
   return "";
 }
 
+/// A report being written: pieces are gathered into about a megabyte, then handed to the writer.
+class Chunked {
+ public:
+  explicit Chunked(const ReportWriter& write) : write_(write) { buffer_.reserve(kChunk + 64 * 1024); }
+  Chunked(const Chunked&) = delete;
+  Chunked& operator=(const Chunked&) = delete;
+  Chunked& operator+=(std::string_view piece) {
+    buffer_ += piece;
+    if (buffer_.size() >= kChunk) flush();
+    return *this;
+  }
+  void finish() { flush(); }
+
+ private:
+  static constexpr std::size_t kChunk = 1 << 20;
+  void flush() {
+    if (!buffer_.empty()) write_(buffer_);
+    buffer_.clear();
+  }
+  const ReportWriter& write_;
+  std::string buffer_;
+};
+
+/// A renderer's output as one string (for small reports and tests).
+template <typename Render>
+std::string to_string(Render render) {
+  std::string out;
+  render([&out](std::string_view piece) { out += piece; });
+  return out;
+}
+
 std::string upper(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -66,7 +97,11 @@ std::string severity_counts(const std::vector<Finding>& findings) {
 }
 
 std::string render_text(const EvalResult& result, const RunInfo& info, bool color) {
-  std::string out;
+  return to_string([&](const ReportWriter& write) { render_text(result, info, color, write); });
+}
+
+void render_text(const EvalResult& result, const RunInfo& info, bool color, const ReportWriter& write) {
+  Chunked out(write);
   const char* reset = color ? "\033[0m" : "";
   const char* bold = color ? "\033[1m" : "";
   const char* dim = color ? "\033[2m" : "";
@@ -107,17 +142,18 @@ std::string render_text(const EvalResult& result, const RunInfo& info, bool colo
          reset + " (" + severity_counts(result.findings) + ") from " + std::to_string(rules) +
          (rules == 1 ? " rule" : " rules") + " over " + with_thousands(info.records) + " records, as of " + info.as_of + "\n";
   if (unknown) {
-    out += with_thousands(unknown) + " subject(s) could not be judged because data was missing:";
+    std::string line = with_thousands(unknown) + " subject(s) could not be judged because data was missing:";
     for (const auto& r : result.rules) {
-      if (r.unknown) out += " " + r.rule + " " + with_thousands(r.unknown) + ";";
+      if (r.unknown) line += " " + r.rule + " " + with_thousands(r.unknown) + ";";
     }
-    out.back() = '\n';
+    line.back() = '\n';
+    out += line;
   }
   if (info.skipped_records || info.dangling_references) {
     out += "data: " + with_thousands(info.skipped_records) + " bad record(s) skipped, " +
            with_thousands(info.dangling_references) + " dangling reference(s)\n";
   }
-  return out;
+  out.finish();
 }
 
 std::string finding_json(const Finding& f) {
@@ -143,7 +179,12 @@ std::string finding_json(const Finding& f) {
 }
 
 std::string render_json(const EvalResult& result, const RunInfo& info) {
-  std::string out = "{\n";
+  return to_string([&](const ReportWriter& write) { render_json(result, info, write); });
+}
+
+void render_json(const EvalResult& result, const RunInfo& info, const ReportWriter& write) {
+  Chunked out(write);
+  out += "{\n";
   out += "  \"schema\": " + json_string(kFindingsSchema) + ",\n";
   out += "  \"rapport_version\": " + json_string(info.rapport_version) + ",\n";
   out += "  \"as_of\": " + json_string(info.as_of) + ",\n";
@@ -176,11 +217,16 @@ std::string render_json(const EvalResult& result, const RunInfo& info) {
     out += finding_json(f);
   }
   out += result.findings.empty() ? "]\n}\n" : "\n  ]\n}\n";
-  return out;
+  out.finish();
 }
 
 std::string render_csv(const EvalResult& result) {
-  std::string out = "severity,pack,pack_version,rule,subject_entity,subject_id,subject_name,message,remedy,tags,fingerprint\n";
+  return to_string([&](const ReportWriter& write) { render_csv(result, write); });
+}
+
+void render_csv(const EvalResult& result, const ReportWriter& write) {
+  Chunked out(write);
+  out += "severity,pack,pack_version,rule,subject_entity,subject_id,subject_name,message,remedy,tags,fingerprint\n";
   for (const auto& f : result.findings) {
     std::string tags;
     for (std::size_t t = 0; t < f.tags.size(); ++t) tags += (t ? ";" : "") + f.tags[t];
@@ -189,7 +235,7 @@ std::string render_csv(const EvalResult& result) {
            csv_cell(f.subject_name) + "," + csv_cell(f.message) + "," + csv_cell(f.remedy) + "," + csv_cell(tags) + "," +
            f.fingerprint + "\n";
   }
-  return out;
+  out.finish();
 }
 
 }  // namespace rapport::engine

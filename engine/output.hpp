@@ -1,7 +1,9 @@
 #pragma once
 // Findings as reports: text for people, JSON (versioned schema) and CSV for tools.
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/evaluator.hpp"
@@ -21,11 +23,18 @@ struct RunInfo {
 /// The JSON schema id written in every JSON report; bump it when the shape changes.
 inline constexpr const char* kFindingsSchema = "rapport.findings/1";
 
+/// Where a report goes, a piece at a time: a million findings make a report of a gigabyte, which
+/// is written as it is rendered instead of being built whole in memory.
+using ReportWriter = std::function<void(std::string_view)>;
+
 /// Findings grouped by rule with counts, then a summary line. `color` adds ANSI colours.
+void render_text(const EvalResult& result, const RunInfo& info, bool color, const ReportWriter& write);
 std::string render_text(const EvalResult& result, const RunInfo& info, bool color);
 /// One JSON document: {schema, rapport_version, as_of, packs, summary, findings}.
+void render_json(const EvalResult& result, const RunInfo& info, const ReportWriter& write);
 std::string render_json(const EvalResult& result, const RunInfo& info);
 /// A header row and one row per finding (RFC 4180).
+void render_csv(const EvalResult& result, const ReportWriter& write);
 std::string render_csv(const EvalResult& result);
 
 /// Building blocks of every report: "12,345", an RFC 4180 cell, a quoted JSON string.

@@ -15,6 +15,7 @@ if [ "${1:-}" = "--test" ]; then
     clang libclang-rt-14-dev                   # scripts/fuzz.sh: libFuzzer with sanitizers
     libxml2-utils python3-jsonschema           # JUnit XML against its XSD, SARIF and run JSON against theirs
     chromium                                   # the HTML report rendered headless (scripts/check-html-report.py)
+    time                                       # /usr/bin/time: peak memory in bench/e2e.py
   )
 fi
 
