@@ -64,6 +64,16 @@ TEST(DiagRender, JsonHasPositionsAndEscapes) {
   EXPECT_NE(json.find("unknown name `\\\"b\\\"`"), std::string::npos);
 }
 
+TEST(DiagRender, JsonEscapeCopiesPlainRunsAndEscapesTheRest) {
+  EXPECT_EQ(json_escape(""), "");
+  EXPECT_EQ(json_escape("plain text, nothing to do"), "plain text, nothing to do");
+  EXPECT_EQ(json_escape("a\"b\\c\nd\re\tf"), "a\\\"b\\\\c\\nd\\re\\tf");
+  EXPECT_EQ(json_escape(std::string("nul\0bell\x07", 9)), "nul\\u0000bell\\u0007");
+  EXPECT_EQ(json_escape("Øresund — Café \x7f"), "Øresund — Café \x7f");  // valid UTF-8 and DEL stay as they are
+  EXPECT_EQ(json_escape("bad \xff byte, cut \xc3"), "bad \\ufffd byte, cut \\ufffd");
+  EXPECT_EQ(json_escape("\"\""), "\\\"\\\"");
+}
+
 TEST(DiagRender, DataDiagnosticsUseWhere) {
   DiagnosticSink sink;
   auto& d = sink.error(Code::WrongFieldType, nullptr, {}, "accounts.annual_revenue: expected a number, got \"lots\"");
