@@ -1,8 +1,8 @@
 // Micro-benchmarks of the stages: parsing and checking the shipped packs, loading the example
-// export, and evaluating every shipped rule over it; and the evaluator on correlated filters over
-// a shared set at growing sizes, with and without its shared-set shortcuts. End-to-end numbers at
-// scale come from `rapport check --timings` over gen_crm.py data (see the README's performance
-// notes).
+// export (also in bytes a second), evaluating every shipped rule over it (together, and each rule
+// on its own: BM_Rule/<id>), and the evaluator on correlated filters over a shared set at growing
+// sizes, with and without its shared-set shortcuts. End-to-end numbers at scale come from
+// bench/e2e.py (docs/performance.md).
 
 #include <benchmark/benchmark.h>
 
@@ -53,6 +53,60 @@ void BM_LoadAndEvaluateExamples(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_LoadAndEvaluateExamples)->Unit(benchmark::kMillisecond);
+
+/// The shipped packs prepared over the example export, loaded once for the per-rule benchmarks.
+struct LoadedExamples {
+  cli::PipelineOptions options;
+  cli::Pipeline pipeline;
+  double as_of = *model::parse_date("2026-11-01");
+  LoadedExamples() {
+    options.pack_paths = kPacks;
+    options.data_dir = RAPPORT_SOURCE_DIR "/examples/data";
+    options.rapport_version = RAPPORT_VERSION;
+    cli::prepare(options, pipeline);
+    cli::load_data(options, pipeline);
+  }
+};
+
+LoadedExamples& examples() {
+  static LoadedExamples loaded;
+  return loaded;
+}
+
+// Loading alone, in bytes a second: every field the shipped packs read from the example export.
+void BM_LoadExamplesPerMB(benchmark::State& state) {
+  std::int64_t bytes = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(RAPPORT_SOURCE_DIR "/examples/data")) {
+    bytes += static_cast<std::int64_t>(entry.file_size());
+  }
+  for (auto _ : state) {
+    state.PauseTiming();
+    cli::PipelineOptions options = examples().options;
+    cli::Pipeline pipeline;
+    cli::prepare(options, pipeline);
+    state.ResumeTiming();
+    cli::load_data(options, pipeline);
+    benchmark::DoNotOptimize(pipeline.stats.records);
+  }
+  state.SetBytesProcessed(state.iterations() * bytes);
+}
+BENCHMARK(BM_LoadExamplesPerMB)->UseRealTime()->Unit(benchmark::kMillisecond);  // the loader is multi-threaded
+
+// Each shipped rule on its own over the loaded example export (registered in main, one per rule).
+void evaluate_one_rule(benchmark::State& state, std::size_t pack, std::string rule) {
+  LoadedExamples& loaded = examples();
+  engine::EvalOptions eval;
+  eval.as_of = loaded.as_of;
+  eval.only_rules = {rule};
+  const auto& configured = loaded.pipeline.packs[pack];
+  std::size_t findings = 0;
+  for (auto _ : state) {
+    auto result = engine::evaluate(configured.pack, configured.params, loaded.pipeline.dataset, eval);
+    findings = result.findings.size();
+    benchmark::DoNotOptimize(findings);
+  }
+  state.counters["findings"] = static_cast<double>(findings);
+}
 
 // Correlated filters over a set every subject shares, the shape of service_quality_heterogeneity:
 // per unit, the people with enough rated cases and their average CSAT, where `rated_cases` is a
@@ -143,6 +197,25 @@ void BM_CorrelatedFilterScan(benchmark::State& state) { evaluate_correlated(stat
 BENCHMARK(BM_CorrelatedFilterScan)->RangeMultiplier(4)->Range(256, 4096)->Complexity()->Unit(benchmark::kMillisecond);
 
 }  // namespace
+
+/// BM_Rule/<rule id>: one benchmark per rule of the shipped packs.
+void register_rule_benchmarks() {
+  const auto& packs = examples().pipeline.packs;
+  for (std::size_t p = 0; p < packs.size(); ++p) {
+    for (const auto& rule : packs[p].pack.rules) {
+      benchmark::RegisterBenchmark(("BM_Rule/" + rule.id).c_str(), evaluate_one_rule, p, rule.id)
+          ->Unit(benchmark::kMillisecond);
+    }
+  }
+}
+
 }  // namespace rapport
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  rapport::register_rule_benchmarks();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
