@@ -1366,7 +1366,6 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
     finding.pack_version = pack_.version;
     finding.rule = rule.id;
     finding.title = rule.title;
-    finding.rationale = rule.rationale;
     finding.base_severity = rule.severity;
     finding.severity = severity[i];
     finding.subject_entity = rule.subject_entity;

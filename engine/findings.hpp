@@ -21,8 +21,7 @@ struct Finding {
   std::string pack;
   std::string pack_version;
   std::string rule;
-  std::string title;
-  std::string rationale;
+  std::string title;  // the rule's; its rationale is in the compiled pack
   dsl::Severity base_severity = dsl::Severity::Medium;
   dsl::Severity severity = dsl::Severity::Medium;  // after escalation
   std::string subject_entity;  // "accounts"; for value subjects the entity the values come from
@@ -40,7 +39,7 @@ struct Finding {
 struct RuleSummary {
   std::string pack;
   std::string rule;
-  std::string title;
+  std::string title;  // the rule's; its rationale is in the compiled pack
   dsl::Severity severity = dsl::Severity::Medium;
   bool enabled = true;
   std::size_t subjects = 0;  // subjects the rule looked at

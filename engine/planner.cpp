@@ -425,7 +425,6 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     f.pack_version = pack.version;
     f.rule = plan.id;
     f.title = plan.title;
-    f.rationale = plan.rationale;
     f.base_severity = f.severity = plan.severity;
     f.subject_entity = entity;
     f.subject_id = std::move(id);

@@ -230,6 +230,10 @@ void LoopbackServer::serve(int connection) {
     std::unique_lock lock(mutex_);
     stopping_.wait_for(lock, reply.delay, [this] { return stop_; });
   }
+  // The request stops counting as in flight before the client can see the answer: once it has it,
+  // the client may start its next request while this thread is still descheduled here, and
+  // counting both would report more concurrency than the client ever used.
+  --in_flight_;
   switch (reply.kind) {
     case Reply::Kind::Respond:
       send_all(connection, reply.raw);
@@ -242,7 +246,6 @@ void LoopbackServer::serve(int connection) {
     }
     case Reply::Kind::Close: break;
   }
-  --in_flight_;
   ::close(connection);
 }
 
