@@ -606,10 +606,11 @@ int command_run(const std::vector<std::string>& args) {
     apply.task_key_field = config->writeback.task_key;
     writeback::ApplyReport applied = writeback::apply(apply);
     show({&applied.sink});
-    std::string text = writeback::render_apply_text(applied, false);
+    const std::string how_to_apply = "set `writeback.mode: apply` in " + config_path;
+    std::string text = writeback::render_apply_text(applied, false, false, how_to_apply);
     std::string applied_path = (fs::path(config->outputs_dir) / "writeback.txt").string();
     if (!write_file_atomically(applied_path, text, error)) log.error("rapport run: " + error);
-    if (!quiet && !log.json()) std::cerr << writeback::render_apply_text(applied, color_wanted(color, stderr), true);
+    if (!quiet && !log.json()) std::cerr << writeback::render_apply_text(applied, color_wanted(color, stderr), true, how_to_apply);
     stage.count("changes", applied.results.size())
         .count("applied", applied.count(writeback::Outcome::Applied))
         .count("pending", applied.count(writeback::Outcome::Pending))

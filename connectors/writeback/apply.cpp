@@ -384,7 +384,7 @@ ApplyReport apply(const ApplyOptions& options) {
   return report;
 }
 
-std::string render_apply_text(const ApplyReport& report, bool color, bool only_problems) {
+std::string render_apply_text(const ApplyReport& report, bool color, bool only_problems, std::string_view how_to_apply) {
   const char* reset = color ? "\033[0m" : "";
   const char* bold = color ? "\033[1m" : "";
   const char* dim = color ? "\033[2m" : "";
@@ -435,7 +435,7 @@ std::string render_apply_text(const ApplyReport& report, bool color, bool only_p
          std::to_string(report.count(Outcome::Journaled)) + " done before (journal), " +
          std::to_string(report.count(Outcome::Conflict)) + " conflict(s), " + std::to_string(report.count(Outcome::Failed)) +
          " failed; " + report.source + "\n";
-  if (report.dry_run && pending) out += "nothing was written: add --apply to make these changes\n";
+  if (report.dry_run && pending) out += "nothing was written: " + std::string(how_to_apply) + " to make these changes\n";
   if (!report.dry_run && (report.count(Outcome::Failed) || report.count(Outcome::Conflict))) {
     out += "journal: " + report.journal_path + "; run again to complete the rest\n";
   }

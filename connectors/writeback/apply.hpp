@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "connectors/http/options.hpp"
@@ -75,6 +76,8 @@ ApplyReport apply(const ApplyOptions& options);
 
 /// One line per change and a summary, for people; `only_problems` keeps just the changes that
 /// failed, conflict or were not done.
-std::string render_apply_text(const ApplyReport& report, bool color, bool only_problems = false);
+/// `how_to_apply` completes a dry run's last line: "nothing was written: HOW_TO_APPLY to make these changes".
+std::string render_apply_text(const ApplyReport& report, bool color, bool only_problems = false,
+                              std::string_view how_to_apply = "add --apply");
 
 }  // namespace rapport::writeback

@@ -44,6 +44,10 @@ TEST_F(NightlyWriteback, DryRunReadsTheCrmAndReportsWhatItWouldWrite) {
   std::string report = read(dir_ / "out" / "writeback.txt");
   EXPECT_NE(report.find("would set   User usr-000010 Rapport_Flags__c"), std::string::npos) << report;
   EXPECT_NE(report.find("unchanged   User usr-000011 Rapport_Flags__c: tier_weighted_load"), std::string::npos) << report;
+  EXPECT_NE(report.find("nothing was written: set `writeback.mode: apply` in " + (dir_ / "nightly.yaml").string() +
+                        " to make these changes"),
+            std::string::npos)
+      << report;
   EXPECT_NE(result.err.find("\nwriteback "), std::string::npos) << result.err;
   EXPECT_NE(result.err.find("dry run: nothing written"), std::string::npos) << result.err;
   expect_no_secret(result.out + result.err + report);
