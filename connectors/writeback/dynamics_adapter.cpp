@@ -105,10 +105,7 @@ class DynamicsAdapter : public CrmAdapter {
     http::Request request;
     request.url = url;
     request.headers = std::move(headers);
-    http::Response response = client_.send(request);
-    if (response.status == 404) return std::nullopt;
-    if (response.status >= 400) throw http::status_error(request, response);
-    return response_object(request, response);
+    return get_record(client_, request);
   }
 
   /// A PATCH with `condition: *`; false when the condition failed (412).

@@ -99,23 +99,12 @@ class HubspotAdapter : public CrmAdapter {
     http::Request request;
     request.url = url;
     request.headers.add("Accept", "application/json");
-    http::Response response = client_.send(request);
-    if (response.status == 404) return std::nullopt;
-    if (response.status >= 400) throw http::status_error(request, response);
-    return response_object(request, response);
+    return get_record(client_, request);
   }
 
   /// A write that is safe to repeat (it sets values, upserts on a key or links two records).
   json::object send(http::Method method, const std::string& url, const std::optional<json::object>& body) {
-    http::Request request;
-    request.method = method;
-    request.url = url;
-    request.headers.add("Accept", "application/json");
-    if (body) {
-      request.headers.add("Content-Type", "application/json");
-      request.body = json::serialize(*body);
-    }
-    request.idempotent = true;
+    http::Request request = json_write(method, url, body ? &*body : nullptr);
     http::Response response = client_.perform(request);
     if (response.body.empty()) return {};
     return response_object(request, response);

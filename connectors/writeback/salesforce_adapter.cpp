@@ -71,21 +71,11 @@ class SalesforceAdapter : public CrmAdapter {
     http::Request request;
     request.url = url;
     request.headers.add("Accept", "application/json");
-    http::Response response = client_.send(request);
-    if (response.status == 404) return std::nullopt;
-    if (response.status >= 400) throw http::status_error(request, response);
-    return response_object(request, response);
+    return get_record(client_, request);
   }
 
   void patch(const std::string& url, const json::object& body) {
-    http::Request request;
-    request.method = http::Method::Patch;
-    request.url = url;
-    request.headers.add("Accept", "application/json");
-    request.headers.add("Content-Type", "application/json");
-    request.body = json::serialize(body);
-    request.idempotent = true;  // it sets values (or upserts on a key): repeating it changes nothing
-    client_.perform(std::move(request));
+    client_.perform(json_write(http::Method::Patch, url, &body));
   }
 
   auth::AuthenticatedClient& client_;

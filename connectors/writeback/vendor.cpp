@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "connectors/http/error.hpp"
 #include "connectors/http/redact.hpp"
 
 namespace rapport::writeback {
@@ -44,6 +45,26 @@ std::optional<std::string> value_text(const boost::json::value* value) {
     return std::string(value->as_string());
   }
   return boost::json::serialize(*value);
+}
+
+std::optional<boost::json::object> get_record(auth::AuthenticatedClient& client, const http::Request& request) {
+  http::Response response = client.send(request);
+  if (response.status == 404) return std::nullopt;
+  if (response.status >= 400) throw http::status_error(request, response);
+  return response_object(request, response);
+}
+
+http::Request json_write(http::Method method, std::string url, const boost::json::object* body) {
+  http::Request request;
+  request.method = method;
+  request.url = std::move(url);
+  request.headers.add("Accept", "application/json");
+  if (body) {
+    request.headers.add("Content-Type", "application/json");
+    request.body = boost::json::serialize(*body);
+  }
+  request.idempotent = true;
+  return request;
 }
 
 std::string base_url(std::string_view url) {

@@ -80,6 +80,12 @@ boost::json::object response_object(const http::Request& request, const http::Re
 /// Shared by the adapters: a JSON value as FieldValues text (strings as they are, numbers and
 /// booleans as JSON, null and "" as nullopt).
 std::optional<std::string> value_text(const boost::json::value* value);
+/// Shared by the adapters: GETs one record. Its JSON object, or nullopt when the CRM answers 404;
+/// any other failure throws (http::HttpError, ResponseError).
+std::optional<boost::json::object> get_record(auth::AuthenticatedClient& client, const http::Request& request);
+/// Shared by the adapters: a write with a JSON body (none when `body` is null) that is safe to
+/// repeat — it sets values, upserts on a key or links two records.
+http::Request json_write(http::Method method, std::string url, const boost::json::object* body);
 /// The URL without trailing slashes.
 std::string base_url(std::string_view url);
 
