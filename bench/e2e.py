@@ -19,6 +19,14 @@ with peak RSS from /usr/bin/time, and the ratios check/wc and 1M/100k. Correctne
 counts of the count-based portfolio rules are computed independently here, in Python, from the
 same files, and must equal rapport's (the script exits 1 otherwise).
 
+With --duckdb (JSONL only), DuckDB side by side: bench/duckdb/checks.js reads the export into
+tables with @duckdb/node-api and runs six of the catalog's checks as SQL (the Dunbar count,
+discount+SLA activities, long-tail accounts without owner contact in 90 days, SLA breach rate per
+contract, buying-center gaps, the definition gap). Its whole-process time and peak are printed
+next to rapport check's, with the ratio, and each check's count next to rapport's. The package
+is installed with npm into WORK/duckdb-node on first use (never into the repository); without
+node, npm or the package the step is skipped with a message. Never a hard dependency.
+
 Measurements are printed, never asserted: the machine is noisy, so compare ratios within one run.
 A tiny scale runs in CTest (bench-e2e-tiny) to keep the script working.
 """
@@ -29,6 +37,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -54,19 +63,20 @@ def generate(datagen: str, work: Path, accounts: int, fmt: str) -> Path:
     return out
 
 
-def timed(command: list[str], stdout=subprocess.DEVNULL) -> tuple[float, int, int]:
-    """Wall seconds, peak RSS in KB and exit code of one run (through /usr/bin/time)."""
+def timed(command: list[str], stdout=subprocess.DEVNULL) -> tuple[float, int, int, subprocess.CompletedProcess]:
+    """Wall seconds, peak RSS in KB and exit code of one run (through /usr/bin/time), and the run."""
     started = time.perf_counter()
     proc = subprocess.run(["/usr/bin/time", "-f", "%M", *command], stdout=stdout, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - started
-    peak = int(proc.stderr.strip().splitlines()[-1]) if proc.stderr.strip() else 0
-    return seconds, peak, proc.returncode
+    lines = proc.stderr.strip().splitlines()
+    peak = int(lines[-1]) if lines and lines[-1].isdigit() else 0
+    return seconds, peak, proc.returncode, proc
 
 
 def median_run(command: list[str], runs: int, ok=(0, 1)) -> tuple[float, int]:
     times, peaks = [], []
     for _ in range(runs):
-        seconds, peak, code = timed(command)
+        seconds, peak, code, _ = timed(command)
         if code not in ok:
             sys.exit(f"e2e: {' '.join(command)} exited {code}")
         times.append(seconds)
@@ -125,6 +135,52 @@ def rapport_counts(rapport: str, data: Path, work: Path) -> dict[str, int]:
     return Counter(f["rule"] for f in report["findings"])
 
 
+# The rules bench/duckdb/checks.js computes, in the order it prints them.
+DUCKDB_CHECKS = ["dunbar_portfolio_limit", "discount_and_sla_same_activity", "neglected_long_tail",
+                 "delivery_gap_sla_breaches", "buying_center_coverage", "definition_gap"]
+
+
+def duckdb_modules(work: Path) -> Path | None:
+    """WORK/duckdb-node with @duckdb/node-api installed (npm, on first use), or None with a message."""
+    modules = work / "duckdb-node"
+    if (modules / "node_modules" / "@duckdb" / "node-api" / "package.json").exists():
+        return modules
+    missing = [tool for tool in ("node", "npm") if not shutil.which(tool)]
+    if missing:
+        print(f"\nDuckDB side by side skipped: {' and '.join(missing)} not found")
+        return None
+    modules.mkdir(parents=True, exist_ok=True)
+    print(f"installing @duckdb/node-api into {modules} ...", flush=True)
+    try:
+        proc = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "@duckdb/node-api"],
+                              cwd=modules, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        print("\nDuckDB side by side skipped: npm install @duckdb/node-api took over 10 minutes")
+        return None
+    if proc.returncode != 0:
+        last = proc.stdout.strip().splitlines()[-1:] or ["(no output)"]
+        print(f"\nDuckDB side by side skipped: npm install @duckdb/node-api failed: {last[0]}")
+        return None
+    return modules
+
+
+def duckdb_side_by_side(modules: Path, data: Path, check_s: float, check_kb: int, rapport: dict[str, int]) -> None:
+    """Runs bench/duckdb/checks.js once over `data` and prints it next to rapport (informative only:
+    a DuckDB failure or a different count never fails the script)."""
+    seconds, peak, code, proc = timed(["node", str(ROOT / "bench" / "duckdb" / "checks.js"), str(modules), str(data), AS_OF],
+                                      stdout=subprocess.PIPE)
+    if code != 0:
+        print(f"  duckdb  failed (exit {code}): {' '.join(proc.stderr.strip().splitlines()[:-1])[-400:]}")
+        return
+    result = json.loads(proc.stdout)
+    print(f"  duckdb  {seconds:8.3f} s  peak {peak / 1024:,.0f} MB  (DuckDB {result['version']}, six checks: "
+          f"load {result['load_seconds']:.2f} s, queries {result['query_seconds']:.2f} s) "
+          f"= {seconds / check_s:.2f}x rapport check ({check_s:.3f} s, {check_kb / 1024:,.0f} MB, all 17 rules)")
+    for rule in DUCKDB_CHECKS:
+        ours, theirs = rapport.get(rule, 0), result["counts"][rule]
+        print(f"  {rule:32} rapport {ours:>8,}  duckdb      {theirs:>8,}  {'same' if ours == theirs else 'different'}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rapport", required=True)
@@ -134,12 +190,15 @@ def main() -> int:
     parser.add_argument("--work", default="/tmp/rapport-bench-e2e")
     parser.add_argument("--datagen", default=str(ROOT.parent / "shared" / "datagen" / "gen_crm.py"))
     parser.add_argument("--no-plan", action="store_true", help="skip `rapport plan`")
+    parser.add_argument("--duckdb", action="store_true",
+                        help="also run six checks in DuckDB (@duckdb/node-api, installed with npm into WORK) over JSONL")
     args = parser.parse_args()
     rapport = os.path.abspath(args.rapport)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     scales = [int(s) for s in args.scales.split(",")]
     failures = 0
+    modules = duckdb_modules(work) if args.duckdb else None
 
     lint_s, lint_kb = median_run([rapport, "lint", *PACKS, "-q"], args.runs, ok=(0,))
     print(f"lint (all shipped guidance packs, whole process): {lint_s * 1000:.0f} ms, {lint_kb / 1024:.0f} MB")
@@ -170,6 +229,10 @@ def main() -> int:
                 same = got.get(rule, 0) == count
                 failures += 0 if same else 1
                 print(f"  {rule:32} rapport {got.get(rule, 0):>8,}  independent {count:>8,}  {'ok' if same else 'DIFFERENT'}")
+            if modules and fmt == "jsonl":
+                duckdb_side_by_side(modules, data, check_s, check_kb, got)
+            elif args.duckdb and fmt != "jsonl":
+                print("  duckdb  skipped: the side by side reads JSONL only")
         if len(scales) >= 2:
             small, large = scales[0], scales[-1]
             ratio = check_by_scale[(fmt, large)] / check_by_scale[(fmt, small)]

@@ -41,6 +41,7 @@ constexpr const char* kUsage =
     "  apply --source FILE (--plan FILE | --findings FILE) [--apply]\n"
     "                             write a plan's moves, and findings as flags or tasks, back to the CRM\n"
     "  run nightly.yaml           the nightly job: data, packs, reports, digests, notification, write-back\n"
+    "  serve --config serve.yaml  an HTTP server: what-if checks, webhooks, findings, metrics\n"
     "  codes                      list the diagnostic codes\n"
     "\n"
     "options: --help (on every command), --version\n"
@@ -209,6 +210,7 @@ int command_check(const std::vector<std::string>& args) {
   engine::EvalOptions eval_options;
   eval_options.as_of = as_of;
   eval_options.only_rules = rules;
+  eval_options.threads = 0;  // rules in parallel, one per core
   auto eval_started = Clock::now();
   engine::EvalResult result = evaluate_all(pipeline, eval_options);
   if (timings) {
@@ -353,6 +355,7 @@ int run(int argc, char** argv) {
     if (command == "fetch") return command_fetch(rest);
     if (command == "apply") return command_apply(rest);
     if (command == "run") return command_run(rest);
+    if (command == "serve") return command_serve(rest);
   } catch (const std::bad_alloc&) {
     std::cerr << "rapport " << command << ": out of memory\n";
     return kExitData;

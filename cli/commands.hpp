@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +12,11 @@
 #include "diag/diagnostic.hpp"
 #include "engine/findings.hpp"
 #include "engine/output.hpp"
+
+namespace rapport::serve {
+class Backend;
+struct Config;
+}  // namespace rapport::serve
 
 namespace rapport::cli {
 
@@ -79,5 +85,9 @@ int command_fetch(const std::vector<std::string>& args);
 int command_apply(const std::vector<std::string>& args);
 /// `rapport run nightly.yaml`: the nightly job (docs/nightly.md).
 int command_run(const std::vector<std::string>& args);
+/// `rapport serve --config serve.yaml`: the HTTP server of live checks (docs/serve.md).
+int command_serve(const std::vector<std::string>& args);
+/// rapport serve's packs and data: the pipeline above, as serve::Backend (tests start servers with it).
+std::unique_ptr<serve::Backend> serve_backend(const serve::Config& config);
 
 }  // namespace rapport::cli

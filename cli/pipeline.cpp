@@ -258,15 +258,10 @@ void load_data(const PipelineOptions& options, Pipeline& p) {
 }
 
 engine::EvalResult evaluate_all(Pipeline& p, const engine::EvalOptions& options) {
-  engine::EvalResult merged;
-  for (const auto& configured : p.packs) {
-    engine::EvalResult result = engine::evaluate(configured.pack, configured.params, p.dataset, options);
-    merged.findings.insert(merged.findings.end(), std::make_move_iterator(result.findings.begin()),
-                           std::make_move_iterator(result.findings.end()));
-    merged.rules.insert(merged.rules.end(), result.rules.begin(), result.rules.end());
-  }
-  engine::sort_findings(merged.findings);
-  return merged;
+  std::vector<engine::PackToEvaluate> packs;
+  packs.reserve(p.packs.size());
+  for (const auto& configured : p.packs) packs.push_back({&configured.pack, &configured.params});
+  return engine::evaluate(packs, p.dataset, options);
 }
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {}

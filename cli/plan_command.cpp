@@ -149,15 +149,17 @@ int command_plan(const std::vector<std::string>& args) {
   info.packs.emplace_back(holder->pack.name, holder->pack.version);
   info.records = pipeline.stats.records;
 
-  std::string report;
-  if (format == "json") report = engine::render_plan_json(result, info);
-  else if (format == "csv") report = engine::render_plan_csv(result);
-  else report = engine::render_plan_text(result, info, output.empty() && color_wanted(color, stdout));
+  const bool colored = output.empty() && color_wanted(color, stdout);
+  const bool delivered = deliver_report("plan", output, [&](const engine::ReportWriter& write) {
+    if (format == "json") engine::render_plan_json(result, info, write);
+    else if (format == "csv") engine::render_plan_csv(result, write);
+    else engine::render_plan_text(result, info, colored, write);
+  });
   if (timings) {
     std::fprintf(stderr, "timings: parse+check %.3f s, load %.3f s (%zu records), plan %.3f s, report %.3f s\n",
                  compile_seconds, load_seconds, pipeline.stats.records, solve_seconds, seconds_since(render_started));
   }
-  if (!deliver_report("plan", report, output)) return kExitUsage;
+  if (!delivered) return kExitUsage;
   if (!output.empty() && !quiet) {
     std::cerr << "wrote a plan of " << result.moves.size() << " move(s) to " << output << " ("
               << result.findings.size() << " finding(s) the plan can't fix)\n";

@@ -391,6 +391,7 @@ int command_run(const std::vector<std::string>& args) {
     auto stage = log.stage("evaluate");
     engine::EvalOptions eval;
     eval.as_of = *as_of;
+    eval.threads = 0;  // rules in parallel, one per core
     result = evaluate_all(pipeline, eval);
     stage.count("rules", result.rules.size()).count("findings", result.findings.size()).done();
   }

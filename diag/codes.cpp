@@ -77,6 +77,13 @@ constexpr std::array kCodes{
     CodeInfo{Code::BadWaiver, "RUN7002", "a waiver is malformed"},
     CodeInfo{Code::WaiverUnknownRule, "RUN7003", "a waiver names a rule no pack has"},
     CodeInfo{Code::WaiverExpired, "RUN7004", "a waiver is past its expiry date and no longer applies"},
+    CodeInfo{Code::LiveUnknownEntity, "LIVE8001", "a record change names an entity the data does not have"},
+    CodeInfo{Code::LiveUnknownField, "LIVE8002", "a record change names a field its entity does not have"},
+    CodeInfo{Code::LiveWrongType, "LIVE8003", "a changed value has the wrong type for its field"},
+    CodeInfo{Code::LiveBadEnumValue, "LIVE8004", "a changed value is not one of its enum's values"},
+    CodeInfo{Code::LiveUnknownId, "LIVE8005", "a delete names a record that does not exist"},
+    CodeInfo{Code::LiveMalformedChange, "LIVE8006", "a record change has no id, or changes a record's id"},
+    CodeInfo{Code::ServeConfig, "SRV9001", "a serve configuration value is missing or wrong"},
 };
 }  // namespace
 

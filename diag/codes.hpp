@@ -86,6 +86,15 @@ enum class Code {
   BadWaiver,              // RUN7002 a waiver is malformed
   WaiverUnknownRule,      // RUN7003 (warning) a waiver names a rule no pack has
   WaiverExpired,          // RUN7004 (warning) a waiver is past its expiry date
+  // LIVE8xxx: record changes for a live snapshot (`rapport serve`: what-if and webhooks)
+  LiveUnknownEntity,      // LIVE8001 a change names an entity the data does not have
+  LiveUnknownField,       // LIVE8002 a change names a field its entity does not have
+  LiveWrongType,          // LIVE8003 a changed value has the wrong type for its field
+  LiveBadEnumValue,       // LIVE8004 (warning) a changed value is not one of its enum's values
+  LiveUnknownId,          // LIVE8005 a delete names a record that does not exist
+  LiveMalformedChange,    // LIVE8006 a change has no id or changes a record's id
+  // SRV9xxx: the live server (`rapport serve`)
+  ServeConfig,            // SRV9001 a serve.yaml value is missing or wrong
 };
 
 struct CodeInfo {

@@ -138,6 +138,11 @@ std::string render_text(const std::vector<Diagnostic>& diagnostics, const Render
 std::string json_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 2);
+  json_escape_to(out, text);
+  return out;
+}
+
+void json_escape_to(std::string& out, std::string_view text) {
   // Bytes that need nothing are copied in runs: reports escape millions of strings.
   std::size_t run = 0;
   std::size_t i = 0;
@@ -174,7 +179,6 @@ std::string json_escape(std::string_view text) {
     run = ++i;
   }
   flush();
-  return out;
 }
 
 std::string diagnostic_json(const Diagnostic& d) {

@@ -23,5 +23,7 @@ std::string diagnostic_json(const Diagnostic& diagnostic);
 
 /// Escapes a string for a JSON string literal (without the quotes); invalid UTF-8 becomes U+FFFD.
 std::string json_escape(std::string_view text);
+/// The same, appended to `out`.
+void json_escape_to(std::string& out, std::string_view text);
 
 }  // namespace rapport::diag

@@ -1,14 +1,20 @@
 #include "engine/evaluator.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <exception>
+#include <iterator>
+#include <mutex>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <span>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -170,6 +176,8 @@ class Evaluator {
       : pack_(pack), params_(params), data_(data), now_(now), shortcuts_(shortcuts) {}
 
   EvalResult run(const EvalOptions& options);
+  /// Evaluates one enabled rule, appending its findings (unsorted) and summary to `result`.
+  void run_rule(const dsl::CompiledRule& rule, EvalResult& result);
 
   /// The rule's subjects, evaluated once in `global`: a Set of rows or a List of values.
   Vec subjects(const dsl::CompiledRule& rule, const Frame& global);
@@ -181,7 +189,6 @@ class Evaluator {
   Vec eval(const Node& node, const Frame& frame);
 
  private:
-  void run_rule(const dsl::CompiledRule& rule, EvalResult& result);
   Vec eval_here(const Node& node, const Frame& frame);
   const Frame& ancestor(const Frame& frame, int level) const;
   const std::vector<std::uint32_t>& lane_map(const Frame& frame, int level) const;
@@ -237,6 +244,47 @@ class Evaluator {
   // key field.
   std::map<std::pair<const Node*, std::string>, KeyIndex> set_indexes_;
   std::map<std::pair<std::string, std::string>, std::unordered_map<StrId, int>> enum_ranks_;
+
+ public:
+  // ---- For SubjectEvaluator: some subjects at a time, over data that changes between calls ----
+  /// Rows whose link or key changed while a what-if change is applied: the full, ordered list of
+  /// rows for each changed target or key, consulted before the index (which stays as built).
+  using RowPatch = std::unordered_map<std::int32_t, std::vector<std::int32_t>>;
+  using KeyPatch = std::unordered_map<StrId, std::vector<std::int32_t>>;
+  /// The rows among `candidates` (ascending rows of the rule's subject entity) that are its subjects.
+  std::vector<std::int32_t> subjects_among(const dsl::CompiledRule& rule, const Frame& global,
+                                           std::span<const std::int32_t> candidates);
+  std::span<const std::int32_t> linked_rows(const std::string& entity, const std::string& field, std::int32_t target);
+  std::span<const std::int32_t> keyed_rows(const std::string& entity, const std::string& field, StrId key);
+  /// Moves `row` in the indexes of `entity`.`field` from `before` to `after` (key and target row).
+  void patch_row(const std::string& entity, const std::string& field, std::int32_t row, StrId key_before,
+                 StrId key_after, std::int32_t target_before, std::int32_t target_after);
+  /// `row` of `entity` was appended (all fields missing) or is about to be deleted.
+  void patch_added(const std::string& entity, std::int32_t row);
+  void patch_deleted(const std::string& entity, std::int32_t row);
+  /// Drops the patches and whatever was derived from the changed data.
+  void forget_patches();
+  /// Builds the indexes the filters under `node` look rows up in (before data is patched).
+  void prepare_indexes(const Node& node);
+  bool keep_run_values_ = false;  // run-level values outlive one run (sorted ranking lists)
+
+ private:
+  template <typename Patch>
+  static const Patch* patch_of(const std::map<std::pair<std::string, std::string>, Patch>& patches,
+                               const std::string& entity, const std::string& field) {
+    if (patches.empty()) return nullptr;
+    auto it = patches.find(std::make_pair(entity, field));
+    return it == patches.end() ? nullptr : &it->second;
+  }
+  static std::span<const std::int32_t> linked_rows(const RowIndex& index, const RowPatch* patch, std::int32_t target);
+  static std::span<const std::int32_t> keyed_rows(const KeyIndex& index, const KeyPatch* patch, StrId key);
+  std::map<std::pair<std::string, std::string>, RowPatch> row_patches_;
+  std::map<std::pair<std::string, std::string>, KeyPatch> key_patches_;
+  void begin_patches();
+  std::set<std::string> patched_entities_;  // rows added or deleted
+  std::set<std::pair<std::string, std::string>> patched_fields_;
+  std::set<std::pair<std::string, std::string>> indexes_before_patches_;  // "row:"/"key:" + entity, field
+  std::unordered_map<const Node*, std::vector<double>> sorted_lists_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -345,7 +393,7 @@ Vec Evaluator::eval_here(const Node& node, const Frame& frame) {
 void Evaluator::append_value(Vec& out, const dsl::Value& value) {
   switch (storage_of(value.kind)) {
     case Storage::Number: out.num.push_back(value.missing ? kNaN : value.number); break;
-    case Storage::String: out.str.push_back(value.missing ? kMissingStr : data_.strings.intern(value.text)); break;
+    case Storage::String: out.str.push_back(value.missing ? kMissingStr : data_.strings.intern_shared(value.text)); break;
     case Storage::Row: out.row.push_back(kNoRow); break;
   }
 }
@@ -367,7 +415,7 @@ Vec Evaluator::param_keyed(const Node& node, const Frame& frame) {
   Vec key = eval(node.args[0], frame);
   const dsl::Value& fallback = params_.values[node.slot];
   std::unordered_map<StrId, const dsl::Value*> table;
-  for (const auto& [name, value] : params_.keyed[node.slot]) table[data_.strings.intern(name)] = &value;
+  for (const auto& [name, value] : params_.keyed[node.slot]) table[data_.strings.intern_shared(name)] = &value;
   Vec out;
   out.kind = fallback.kind;
   out.constant = key.constant;
@@ -414,6 +462,7 @@ const std::vector<std::int32_t>& Evaluator::all_rows(const std::string& entity) 
   if (const model::Table* table = data_.table(entity)) {
     rows.resize(table->size());
     std::iota(rows.begin(), rows.end(), 0);
+    if (!table->deleted.empty()) std::erase_if(rows, [table](std::int32_t r) { return table->is_deleted(r); });
   }
   return all_rows_.emplace(entity, std::move(rows)).first->second;
 }
@@ -476,8 +525,8 @@ Vec Evaluator::field(const Node& node, const Frame& frame) {
           out.present[i] = 0;
         } else {
           out.present[i] = 1;
-          out.str.insert(out.str.end(), column->list_items.begin() + column->list_offsets[r],
-                         column->list_items.begin() + column->list_offsets[r + 1]);
+          std::span<const StrId> items = column->list_at(static_cast<std::size_t>(r));
+          out.str.insert(out.str.end(), items.begin(), items.end());
         }
         out.off[i + 1] = static_cast<std::uint32_t>(out.str.size());
       }
@@ -515,14 +564,15 @@ const Evaluator::RowIndex& Evaluator::row_index(const std::string& entity, const
   std::size_t targets = target ? target->size() : 0;
   index.off.assign(targets + 2, 0);
   if (column && !column->rows.empty()) {
-    for (std::int32_t t : column->rows) {
-      if (t != kNoRow) ++index.off[static_cast<std::size_t>(t) + 2];
+    for (std::size_t r = 0; r < column->rows.size(); ++r) {
+      std::int32_t t = column->rows[r];
+      if (t != kNoRow && !table->is_deleted(r)) ++index.off[static_cast<std::size_t>(t) + 2];
     }
     for (std::size_t i = 2; i < index.off.size(); ++i) index.off[i] += index.off[i - 1];
     index.rows.resize(index.off.back());
     for (std::size_t r = 0; r < column->rows.size(); ++r) {
       std::int32_t t = column->rows[r];
-      if (t != kNoRow) index.rows[index.off[static_cast<std::size_t>(t) + 1]++] = static_cast<std::int32_t>(r);
+      if (t != kNoRow && !table->is_deleted(r)) index.rows[index.off[static_cast<std::size_t>(t) + 1]++] = static_cast<std::int32_t>(r);
     }
   }
   index.off.pop_back();
@@ -541,6 +591,10 @@ const KeyIndex& Evaluator::key_index(const std::string& entity, const std::strin
   auto key = std::make_pair(entity, field);
   auto it = key_indexes_.find(key);
   if (it != key_indexes_.end()) return it->second;
+  const model::Table* table = data_.table(entity);
+  if (table && !table->deleted.empty()) {  // deleted rows are in no index
+    return key_indexes_.emplace(key, KeyIndex(all_rows(entity), text_column(entity, field))).first->second;
+  }
   return key_indexes_.emplace(key, KeyIndex(text_column(entity, field))).first->second;
 }
 
@@ -604,7 +658,7 @@ const std::unordered_map<StrId, int>& Evaluator::enum_ranks(const std::string& e
   std::unordered_map<StrId, int> ranks;
   if (const model::EntityDef* def = data_.schema.entity(entity)) {
     if (const model::FieldDef* f = def->field(field)) {
-      for (std::size_t i = 0; i < f->enum_values.size(); ++i) ranks[data_.strings.intern(f->enum_values[i])] = static_cast<int>(i);
+      for (std::size_t i = 0; i < f->enum_values.size(); ++i) ranks[data_.strings.intern_shared(f->enum_values[i])] = static_cast<int>(i);
     }
   }
   return enum_ranks_.emplace(key, std::move(ranks)).first->second;
@@ -621,7 +675,11 @@ Vec Evaluator::filter(const Node& node, const Frame& frame) {
   Vec outer;
   std::vector<const Node*> condition;
   bool shared = false;
+  const RowPatch* row_patch = nullptr;  // what-if changes (SubjectEvaluator), else null
+  const KeyPatch* key_patch = nullptr;
   if (!node.join_field.empty()) {
+    row_patch = patch_of(row_patches_, node.entity, node.join_field);
+    key_patch = patch_of(key_patches_, node.entity, node.join_field);
     if (node.join_by_row) {
       by_row = &row_index(node.entity, node.join_field);
       outer = eval(node.join_outer->args[0], frame);  // the outer row itself, not its id text
@@ -640,6 +698,7 @@ Vec Evaluator::filter(const Node& node, const Frame& frame) {
     // in an index of the set. Worth it for many lanes, or when the index outlives this call.
     const JoinConjunct* join = shortcuts_ && base.constant && node.args.size() > 1 ? join_conjunct(node) : nullptr;
     if (join && (lanes > 1 || run_constant_origin(node.args[0]))) {
+      key_patch = nullptr;  // an index of a set, not of the table
       by_key = &set_index(node, *join, base, local_index);
       outer = eval(*join->outer, frame);
       condition = join->rest;
@@ -651,10 +710,9 @@ Vec Evaluator::filter(const Node& node, const Frame& frame) {
   for (std::size_t lane = 0; lane < lanes; ++lane) {
     if (by_row) {
       std::int32_t r = outer.row[outer.at(lane)];
-      if (r == kNoRow || static_cast<std::size_t>(r) + 1 >= by_row->off.size()) continue;
-      candidates[lane] = {by_row->rows.data() + by_row->off[r], by_row->off[r + 1] - by_row->off[r]};
+      candidates[lane] = linked_rows(*by_row, row_patch, r);
     } else if (by_key) {
-      candidates[lane] = by_key->rows_of(outer.str[outer.at(lane)]);
+      candidates[lane] = keyed_rows(*by_key, key_patch, outer.str[outer.at(lane)]);
     } else {
       std::size_t b = base.begin(lane);
       candidates[lane] = {base.row.data() + b, base.end(lane) - b};
@@ -1111,16 +1169,28 @@ Vec Evaluator::call(const Node& node, const Frame& frame) {
       out.lanes = lanes;
       std::size_t n = out.constant ? 1 : lanes;
       out.num.assign(n, kNaN);
-      std::vector<double> sorted;
+      std::vector<double> own;
       bool shared = list.constant;
       auto sorted_values = [&](std::size_t i) {
-        sorted.clear();
+        own.clear();
         for (std::size_t k = list.begin(i), e = list.end(i); k < e; ++k) {
-          if (!std::isnan(list.num[k])) sorted.push_back(list.num[k]);
+          if (!std::isnan(list.num[k])) own.push_back(list.num[k]);
         }
-        std::sort(sorted.begin(), sorted.end());
+        std::sort(own.begin(), own.end());
       };
-      if (shared) sorted_values(0);
+      // A list over the whole run, in an evaluator kept between calls: sorted once.
+      const std::vector<double>* kept = nullptr;
+      if (shared && keep_run_values_ && node.args[1].level == 0) {
+        auto it = sorted_lists_.find(&node.args[1]);
+        if (it == sorted_lists_.end()) {
+          sorted_values(0);
+          it = sorted_lists_.emplace(&node.args[1], std::move(own)).first;
+        }
+        kept = &it->second;
+      } else if (shared) {
+        sorted_values(0);
+      }
+      const std::vector<double>& sorted = kept ? *kept : own;
       for (std::size_t i = 0; i < n; ++i) {
         if (!shared) sorted_values(i);
         double x = value.num[value.at(i)];
@@ -1203,7 +1273,7 @@ Vec Evaluator::call(const Node& node, const Frame& frame) {
         for (char& c : text) {
           if (static_cast<unsigned char>(c) < 0x80) c = static_cast<char>(f == Function::Lower ? std::tolower(c) : std::toupper(c));
         }
-        s = data_.strings.intern(text);
+        s = data_.strings.intern_shared(text);
       }
       return out;
     }
@@ -1226,20 +1296,27 @@ Vec Evaluator::call(const Node& node, const Frame& frame) {
 // ---------------------------------------------------------------------------------------------
 // Rules
 
+bool selected(const dsl::CompiledRule& rule, const EvalOptions& options) {
+  return options.only_rules.empty() ||
+         std::find(options.only_rules.begin(), options.only_rules.end(), rule.id) != options.only_rules.end();
+}
+
+RuleSummary disabled_summary(const dsl::CompiledPack& pack, const dsl::CompiledRule& rule) {
+  RuleSummary summary;
+  summary.pack = pack.name;
+  summary.rule = rule.id;
+  summary.title = rule.title;
+  summary.severity = rule.severity;
+  summary.enabled = false;
+  return summary;
+}
+
 EvalResult Evaluator::run(const EvalOptions& options) {
   EvalResult result;
   for (const auto& rule : pack_.rules) {
-    bool selected = options.only_rules.empty() ||
-                    std::find(options.only_rules.begin(), options.only_rules.end(), rule.id) != options.only_rules.end();
-    if (!selected) continue;
+    if (!selected(rule, options)) continue;
     if (!rule.enabled) {
-      RuleSummary summary;
-      summary.pack = pack_.name;
-      summary.rule = rule.id;
-      summary.title = rule.title;
-      summary.severity = rule.severity;
-      summary.enabled = false;
-      result.rules.push_back(summary);
+      result.rules.push_back(disabled_summary(pack_, rule));
       continue;
     }
     run_rule(rule, result);
@@ -1346,7 +1423,8 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
         done[i] = true;
         for (std::size_t p = 0; p < text.parts.size(); ++p) {
           const auto& part = text.parts[p];
-          out[i] += part.is_expr ? format_lane(values[p], part.expr.type, i, data_) : part.text;
+          if (part.is_expr) append_lane(out[i], values[p], part.expr.type, i, data_);
+          else out[i] += part.text;
         }
       }
     }
@@ -1392,12 +1470,257 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
   return when;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Some subjects at a time, over data changed in place (SubjectEvaluator)
+
+std::vector<std::int32_t> Evaluator::subjects_among(const dsl::CompiledRule& rule, const Frame& global,
+                                                    std::span<const std::int32_t> candidates) {
+  rule_ = &rule;
+  const Node& subject = rule.subject;
+  if (subject.op == Op::EntitySet) return {candidates.begin(), candidates.end()};
+  std::vector<std::int32_t> kept;
+  if (subject.op != Op::Filter || subject.frame_level != 1 || subject.args[0].op != Op::EntitySet) {
+    // Another shape of subject set: all of it, intersected with the candidates.
+    Vec all = eval(subject, global);
+    std::vector<std::int32_t> rows(all.row.begin() + static_cast<long>(all.begin(0)),
+                                   all.row.begin() + static_cast<long>(all.end(0)));
+    std::sort(rows.begin(), rows.end());
+    std::set_intersection(rows.begin(), rows.end(), candidates.begin(), candidates.end(), std::back_inserter(kept));
+    return kept;
+  }
+  // `for each x in entity where ...`: the subject filter's test, on the candidates alone.
+  kept.assign(candidates.begin(), candidates.end());
+  if (!subject.join_field.empty()) {
+    Vec outer = eval(*subject.join_outer, global);
+    StrId wanted = outer.str.empty() ? kMissingStr : outer.str[0];
+    std::span<const StrId> keys = text_column(subject.entity, subject.join_field);
+    std::erase_if(kept, [&](std::int32_t r) {
+      return wanted == kMissingStr || keys.empty() || keys[static_cast<std::size_t>(r)] != wanted;
+    });
+  }
+  if (subject.args.size() < 2 || kept.empty()) return kept;
+  Frame rows;
+  rows.parent = &global;
+  rows.level = 1;
+  rows.lanes = kept.size();
+  rows.parent_lane.assign(kept.size(), 0);
+  rows.var.kind = Kind::Row;
+  rows.var.lanes = kept.size();
+  rows.var.row = kept;
+  Vec keep = eval(subject.args[1], rows);
+  std::vector<std::int32_t> out;
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    if (truthy(keep.num[keep.at(i)])) out.push_back(kept[i]);
+  }
+  return out;
+}
+
+std::span<const std::int32_t> Evaluator::linked_rows(const RowIndex& index, const RowPatch* patch, std::int32_t target) {
+  if (target == kNoRow) return {};
+  if (patch) {
+    if (auto it = patch->find(target); it != patch->end()) return it->second;
+  }
+  if (static_cast<std::size_t>(target) + 1 >= index.off.size()) return {};
+  return {index.rows.data() + index.off[target], index.off[target + 1] - index.off[target]};
+}
+
+std::span<const std::int32_t> Evaluator::keyed_rows(const KeyIndex& index, const KeyPatch* patch, StrId key) {
+  if (key == kMissingStr) return {};
+  if (patch) {
+    if (auto it = patch->find(key); it != patch->end()) return it->second;
+  }
+  return index.rows_of(key);
+}
+
+std::span<const std::int32_t> Evaluator::linked_rows(const std::string& entity, const std::string& field,
+                                                     std::int32_t target) {
+  const RowIndex& index = row_index(entity, field);
+  return linked_rows(index, patch_of(row_patches_, entity, field), target);
+}
+
+std::span<const std::int32_t> Evaluator::keyed_rows(const std::string& entity, const std::string& field, StrId key) {
+  const KeyIndex& index = key_index(entity, field);
+  return keyed_rows(index, patch_of(key_patches_, entity, field), key);
+}
+
+namespace {
+
+/// Takes `row` out of `rows` and/or puts it in, keeping the ascending order an index build gives.
+void move_in_list(std::vector<std::int32_t>& rows, std::int32_t row, bool insert) {
+  auto at = std::lower_bound(rows.begin(), rows.end(), row);
+  bool present = at != rows.end() && *at == row;
+  if (insert && !present) rows.insert(at, row);
+  if (!insert && present) rows.erase(at);
+}
+
+}  // namespace
+
+void Evaluator::patch_row(const std::string& entity, const std::string& field, std::int32_t row, StrId key_before,
+                          StrId key_after, std::int32_t target_before, std::int32_t target_after) {
+  begin_patches();
+  patched_fields_.emplace(entity, field);
+  // Only indexes built before the change are patched; one built while the change is applied
+  // describes the changed data already, and forget_patches() drops it.
+  if (key_before != key_after) {
+    if (auto it = key_indexes_.find({entity, field}); it != key_indexes_.end()) {
+      KeyPatch& patch = key_patches_[{entity, field}];
+      auto list = [&](StrId key) -> std::vector<std::int32_t>& {
+        auto found = patch.find(key);
+        if (found != patch.end()) return found->second;
+        auto rows = it->second.rows_of(key);
+        return patch.emplace(key, std::vector<std::int32_t>(rows.begin(), rows.end())).first->second;
+      };
+      if (key_before != kMissingStr) move_in_list(list(key_before), row, false);
+      if (key_after != kMissingStr) move_in_list(list(key_after), row, true);
+    }
+  }
+  if (target_before != target_after) {
+    if (auto it = row_indexes_.find({entity, field}); it != row_indexes_.end()) {
+      RowPatch& patch = row_patches_[{entity, field}];
+      auto list = [&](std::int32_t target) -> std::vector<std::int32_t>& {
+        auto found = patch.find(target);
+        if (found != patch.end()) return found->second;
+        auto rows = linked_rows(it->second, nullptr, target);
+        return patch.emplace(target, std::vector<std::int32_t>(rows.begin(), rows.end())).first->second;
+      };
+      if (target_before != kNoRow) move_in_list(list(target_before), row, false);
+      if (target_after != kNoRow) move_in_list(list(target_after), row, true);
+    }
+  }
+}
+
+void Evaluator::begin_patches() {
+  if (!indexes_before_patches_.empty()) return;
+  indexes_before_patches_.emplace("", "");  // marks the start of a period of changes
+  for (const auto& entry : row_indexes_) indexes_before_patches_.emplace("row:" + entry.first.first, entry.first.second);
+  for (const auto& entry : key_indexes_) indexes_before_patches_.emplace("key:" + entry.first.first, entry.first.second);
+}
+
+void Evaluator::patch_added(const std::string& entity, std::int32_t row) {
+  begin_patches();
+  patched_entities_.insert(entity);
+  all_rows_.erase(entity);
+  patch_row(entity, "id", row, kMissingStr, data_.table(entity)->ids[static_cast<std::size_t>(row)], kNoRow, kNoRow);
+}
+
+void Evaluator::patch_deleted(const std::string& entity, std::int32_t row) {
+  begin_patches();
+  patched_entities_.insert(entity);
+  all_rows_.erase(entity);
+  const model::Table* table = data_.table(entity);
+  const auto r = static_cast<std::size_t>(row);
+  for (const auto& [name, column] : table->columns) {
+    if (name == "id" || (column.def.type != model::FieldType::Text && column.def.type != model::FieldType::Enum &&
+                         column.def.type != model::FieldType::Ref)) {
+      continue;
+    }
+    std::int32_t target = column.def.type == model::FieldType::Ref ? column.rows[r] : kNoRow;
+    patch_row(entity, name, row, column.strings[r], kMissingStr, target, kNoRow);
+  }
+  patch_row(entity, "id", row, table->ids[r], kMissingStr, kNoRow, kNoRow);
+}
+
+void Evaluator::forget_patches() {
+  row_patches_.clear();
+  key_patches_.clear();
+  if (indexes_before_patches_.empty()) return;
+  // Indexes built while the changes were applied describe data that is gone.
+  auto changed = [&](const std::string& kind, const std::pair<std::string, std::string>& key) {
+    if (indexes_before_patches_.count({kind + key.first, key.second})) return false;
+    return patched_entities_.count(key.first) > 0 || patched_fields_.count(key) > 0;
+  };
+  std::erase_if(row_indexes_, [&](const auto& entry) { return changed("row:", entry.first); });
+  std::erase_if(key_indexes_, [&](const auto& entry) { return changed("key:", entry.first); });
+  for (const std::string& entity : patched_entities_) all_rows_.erase(entity);
+  patched_entities_.clear();
+  patched_fields_.clear();
+  indexes_before_patches_.clear();
+}
+
+void Evaluator::prepare_indexes(const Node& node) {
+  if (node.op == Op::Filter && !node.join_field.empty()) {
+    if (node.join_by_row) row_index(node.entity, node.join_field);
+    else key_index(node.entity, node.join_field);
+  }
+  for (const auto& arg : node.args) prepare_indexes(arg);
+  if (node.join_outer) prepare_indexes(*node.join_outer);
+}
+
 }  // namespace
 
 EvalResult evaluate(const dsl::CompiledPack& pack, const dsl::ParamValues& params, model::Dataset& data,
                     const EvalOptions& options) {
   Evaluator evaluator(pack, params, data, options.as_of, options.shared_set_shortcuts);
   return evaluator.run(options);
+}
+
+EvalResult evaluate(const std::vector<PackToEvaluate>& packs, model::Dataset& data, const EvalOptions& options) {
+  // One task per enabled rule, in pack and rule order; a disabled rule only has its summary.
+  struct Task {
+    std::size_t pack = 0;
+    const dsl::CompiledRule* rule = nullptr;
+    EvalResult result;
+  };
+  std::vector<Task> tasks;
+  for (std::size_t p = 0; p < packs.size(); ++p) {
+    for (const auto& rule : packs[p].pack->rules) {
+      if (selected(rule, options)) tasks.push_back(Task{p, &rule, {}});
+    }
+  }
+  unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<std::size_t>(threads, tasks.size()));
+
+  // Workers take tasks in order. Each keeps an evaluator per pack (its run-level caches), so
+  // evaluators are never shared; the dataset's string pool takes their strings with
+  // intern_shared(). Results land in their task's slot: the merge below doesn't depend on which
+  // thread ran what.
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  auto worker = [&] {
+    std::vector<std::unique_ptr<Evaluator>> evaluators(packs.size());
+    for (std::size_t t = next++; t < tasks.size(); t = next++) {
+      Task& task = tasks[t];
+      const PackToEvaluate& pack = packs[task.pack];
+      try {
+        if (!task.rule->enabled) {
+          task.result.rules.push_back(disabled_summary(*pack.pack, *task.rule));
+          continue;
+        }
+        auto& evaluator = evaluators[task.pack];
+        if (!evaluator) {
+          evaluator = std::make_unique<Evaluator>(*pack.pack, *pack.params, data, options.as_of,
+                                                  options.shared_set_shortcuts);
+        }
+        evaluator->run_rule(*task.rule, task.result);
+      } catch (...) {
+        std::lock_guard lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+        next = tasks.size();
+      }
+    }
+  };
+  if (threads <= 1) {
+    worker();
+  } else {
+    std::vector<std::thread> pool;
+    pool.reserve(threads);
+    for (unsigned i = 0; i < threads; ++i) pool.emplace_back(worker);
+    for (auto& thread : pool) thread.join();
+  }
+  if (failure) std::rethrow_exception(failure);
+
+  EvalResult merged;
+  std::size_t total = 0;
+  for (const Task& task : tasks) total += task.result.findings.size();
+  merged.findings.reserve(total);
+  for (Task& task : tasks) {
+    std::move(task.result.findings.begin(), task.result.findings.end(), std::back_inserter(merged.findings));
+    merged.rules.insert(merged.rules.end(), task.result.rules.begin(), task.result.rules.end());
+    task.result = EvalResult{};
+  }
+  sort_findings(merged.findings);
+  return merged;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1476,5 +1799,92 @@ const Vec& SubjectProbe::let(std::size_t slot) const { return state_->lets.at(sl
 double SubjectProbe::when() const { return state_->when; }
 
 const std::optional<Finding>& SubjectProbe::finding() const { return state_->finding; }
+
+// ---------------------------------------------------------------------------------------------
+// Some subjects at a time, kept between calls
+
+struct SubjectEvaluator::State {
+  State(const dsl::CompiledPack& pack, const dsl::ParamValues& params, model::Dataset& data, double as_of)
+      : evaluator(pack, params, data, as_of) {
+    evaluator.keep_run_values_ = true;
+  }
+  Evaluator evaluator;
+  // Per rule, the run frame: its cache holds the rule's run-level values between calls.
+  std::unordered_map<const dsl::CompiledRule*, Frame> globals;
+
+  Frame& global(const dsl::CompiledRule& rule) {
+    auto [it, added] = globals.try_emplace(&rule);
+    if (added) {
+      it->second.level = 0;
+      it->second.lanes = 1;
+    }
+    return it->second;
+  }
+};
+
+SubjectEvaluator::SubjectEvaluator(const dsl::CompiledPack& pack, const dsl::ParamValues& params,
+                                   model::Dataset& data, double as_of)
+    : state_(std::make_unique<State>(pack, params, data, as_of)) {}
+
+SubjectEvaluator::~SubjectEvaluator() = default;
+
+void SubjectEvaluator::prepare(const dsl::CompiledRule& rule) {
+  Evaluator& e = state_->evaluator;
+  e.prepare_indexes(rule.subject);
+  for (const auto& let : rule.lets) e.prepare_indexes(let.value);
+  e.prepare_indexes(rule.when);
+  for (const auto& escalation : rule.escalations) e.prepare_indexes(escalation.condition);
+  for (const auto* texts : {&rule.messages, &rule.remedies}) {
+    for (const auto& text : *texts) {
+      if (text.condition) e.prepare_indexes(*text.condition);
+      for (const auto& part : text.parts) {
+        if (part.is_expr) e.prepare_indexes(part.expr);
+      }
+    }
+  }
+}
+
+void SubjectEvaluator::evaluate_rows(const dsl::CompiledRule& rule, std::span<const std::int32_t> rows,
+                                     std::vector<Finding>& findings, RuleSummary& summary) {
+  Frame& global = state_->global(rule);
+  std::vector<std::int32_t> subjects = state_->evaluator.subjects_among(rule, global, rows);
+  summary.subjects += subjects.size();
+  if (subjects.empty()) return;
+  Frame subject;
+  subject.parent = &global;
+  subject.level = 1;
+  std::vector<Vec> lets;
+  subject.lets = &lets;
+  subject.var.kind = Kind::Row;
+  subject.var.row = std::move(subjects);
+  subject.lanes = subject.var.row.size();
+  subject.var.lanes = subject.lanes;
+  subject.parent_lane.assign(subject.lanes, 0);
+  state_->evaluator.judge(rule, global, subject, summary, findings);
+}
+
+std::span<const std::int32_t> SubjectEvaluator::rows_linking_to(const std::string& entity, const std::string& field,
+                                                                std::int32_t target) {
+  return state_->evaluator.linked_rows(entity, field, target);
+}
+
+std::span<const std::int32_t> SubjectEvaluator::rows_with_key(const std::string& entity, const std::string& field,
+                                                              model::StrId key) {
+  return state_->evaluator.keyed_rows(entity, field, key);
+}
+
+void SubjectEvaluator::row_changed(const std::string& entity, const std::string& field, std::int32_t row,
+                                   model::StrId key_before, model::StrId key_after, std::int32_t target_before,
+                                   std::int32_t target_after) {
+  state_->evaluator.patch_row(entity, field, row, key_before, key_after, target_before, target_after);
+}
+
+void SubjectEvaluator::row_added(const std::string& entity, std::int32_t row) { state_->evaluator.patch_added(entity, row); }
+
+void SubjectEvaluator::row_deleted(const std::string& entity, std::int32_t row) {
+  state_->evaluator.patch_deleted(entity, row);
+}
+
+void SubjectEvaluator::changes_reverted() { state_->evaluator.forget_patches(); }
 
 }  // namespace rapport::engine

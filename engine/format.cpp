@@ -1,7 +1,8 @@
 #include "engine/format.hpp"
 
+#include <charconv>
 #include <cmath>
-#include <cstdio>
+#include <string_view>
 
 #include "diag/render.hpp"
 #include "model/time.hpp"
@@ -12,130 +13,206 @@ namespace {
 
 constexpr std::size_t kEvidenceItems = 10;
 
-std::string trim_decimals(double value, int decimals) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-  std::string s = buffer;
-  if (s.find('.') != std::string::npos) {
-    while (!s.empty() && s.back() == '0') s.pop_back();
-    if (!s.empty() && s.back() == '.') s.pop_back();
+/// `value` with `decimals` decimals, trailing zeros (and a bare point) dropped, "-0" as "0".
+/// std::to_chars rounds exactly as printf's %.*f does, without its locale and parsing costs.
+void append_trimmed(std::string& out, double value, int decimals) {
+  char buffer[400];  // fixed notation of the largest double, with decimals
+  auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed, decimals);
+  if (error != std::errc{}) {
+    out += "?";
+    return;
   }
-  if (s == "-0") s = "0";
-  return s;
+  std::string_view text(buffer, static_cast<std::size_t>(end - buffer));
+  if (text.find('.') != std::string_view::npos) {
+    while (!text.empty() && text.back() == '0') text.remove_suffix(1);
+    if (!text.empty() && text.back() == '.') text.remove_suffix(1);
+  }
+  if (text == "-0") text = "0";
+  out += text;
 }
 
-std::string scalar_text(Kind kind, dsl::Unit unit, double number, model::StrId str, std::int32_t row,
+void append_number(std::string& out, double value, dsl::Unit unit) {
+  if (std::isnan(value)) {
+    out += "missing";
+    return;
+  }
+  // One decimal, dropped when it is zero: 26%, 85.3%, 6.2%. Rounding 85.3% to 85% would read
+  // as "at the limit" next to a limit of 85%.
+  if (unit == dsl::Unit::Percent) {
+    append_trimmed(out, value * 100, 1);
+    out += '%';
+  } else if (std::fabs(value - std::round(value)) < 1e-9) {
+    append_trimmed(out, std::round(value), 0);
+  } else {
+    append_trimmed(out, value, 2);
+  }
+}
+
+/// A row as people know it: its name, else its id.
+std::string_view row_label(std::int32_t row, const model::Table& table, const model::Dataset& data) {
+  if (const model::Column* name = table.column("name"); name && name->strings[row] != model::kMissingStr) {
+    return data.strings.view(name->strings[row]);
+  }
+  return data.strings.view(table.ids[row]);
+}
+
+void append_scalar_text(std::string& out, Kind kind, dsl::Unit unit, double number, model::StrId str, std::int32_t row,
                         const std::string& entity, const model::Dataset& data) {
   switch (kind) {
-    case Kind::Bool: return std::isnan(number) ? "missing" : number != 0 ? "true" : "false";
-    case Kind::Number: return std::isnan(number) ? "missing" : format_number(number, unit);
-    case Kind::Duration: return std::isnan(number) ? "missing" : model::format_duration(number);
-    case Kind::Date: return std::isnan(number) ? "missing" : model::format_date(number);
-    case Kind::Timestamp: return std::isnan(number) ? "missing" : model::format_timestamp(number);
+    case Kind::Bool: out += std::isnan(number) ? "missing" : number != 0 ? "true" : "false"; return;
+    case Kind::Number: append_number(out, number, unit); return;
+    case Kind::Duration: out += std::isnan(number) ? "missing" : model::format_duration(number); return;
+    case Kind::Date: out += std::isnan(number) ? "missing" : model::format_date(number); return;
+    case Kind::Timestamp: out += std::isnan(number) ? "missing" : model::format_timestamp(number); return;
     case Kind::Text:
-    case Kind::Enum: return str == model::kMissingStr ? "missing" : std::string(data.strings.view(str));
+    case Kind::Enum:
+      if (str == model::kMissingStr) out += "missing";
+      else out += data.strings.view(str);
+      return;
     case Kind::Row: {
       const model::Table* table = data.table(entity);
-      if (row == model::kNoRow || !table) return "missing";
-      if (const model::Column* name = table->column("name"); name && name->strings[row] != model::kMissingStr) {
-        return std::string(data.strings.view(name->strings[row]));
-      }
-      return std::string(data.strings.view(table->ids[row]));
+      if (row == model::kNoRow || !table) out += "missing";
+      else out += row_label(row, *table, data);
+      return;
     }
-    default: return "?";
+    default: out += "?"; return;
   }
 }
 
-std::string scalar_json(Kind kind, double number, model::StrId str, std::int32_t row, const std::string& entity,
-                        const model::Dataset& data) {
+void append_quoted(std::string& out, std::string_view text) {
+  out += '"';
+  diag::json_escape_to(out, text);
+  out += '"';
+}
+
+void append_scalar_json(std::string& out, Kind kind, double number, model::StrId str, std::int32_t row,
+                        const std::string& entity, const model::Dataset& data) {
   switch (kind) {
-    case Kind::Bool: return std::isnan(number) ? "null" : number != 0 ? "true" : "false";
-    case Kind::Number: return std::isnan(number) ? "null" : trim_decimals(number, 6);
+    case Kind::Bool: out += std::isnan(number) ? "null" : number != 0 ? "true" : "false"; return;
+    case Kind::Number:
+      if (std::isnan(number)) out += "null";
+      else append_trimmed(out, number, 6);
+      return;
     case Kind::Duration:
     case Kind::Date:
     case Kind::Timestamp:
-      if (std::isnan(number)) return "null";
-      return "\"" + scalar_text(kind, dsl::Unit::None, number, str, row, entity, data) + "\"";
+      if (std::isnan(number)) {
+        out += "null";
+        return;
+      }
+      out += '"';
+      append_scalar_text(out, kind, dsl::Unit::None, number, str, row, entity, data);
+      out += '"';
+      return;
     case Kind::Text:
     case Kind::Enum:
-      return str == model::kMissingStr ? "null" : "\"" + diag::json_escape(data.strings.view(str)) + "\"";
+      if (str == model::kMissingStr) out += "null";
+      else append_quoted(out, data.strings.view(str));
+      return;
     case Kind::Row: {
       const model::Table* table = data.table(entity);
-      if (row == model::kNoRow || !table) return "null";
-      return "\"" + diag::json_escape(data.strings.view(table->ids[row])) + "\"";
+      if (row == model::kNoRow || !table) out += "null";
+      else append_quoted(out, data.strings.view(table->ids[row]));
+      return;
     }
-    default: return "null";
+    default: out += "null"; return;
   }
+}
+
+/// Item k of a vector's storage, as the (number, string, row) triple the scalar formatters take.
+struct Item {
+  double number = 0;
+  model::StrId str = 0;
+  std::int32_t row = 0;
+};
+Item item(const Vec& v, Kind kind, std::size_t k) {
+  switch (storage_of(kind)) {
+    case Storage::Number: return {v.num[k], 0, 0};
+    case Storage::String: return {0, v.str[k], 0};
+    case Storage::Row: return {0, 0, v.row[k]};
+  }
+  return {};
 }
 
 }  // namespace
 
 std::string format_number(double value, dsl::Unit unit) {
-  if (std::isnan(value)) return "missing";
-  // One decimal, dropped when it is zero: 26%, 85.3%, 6.2%. Rounding 85.3% to 85% would read
-  // as "at the limit" next to a limit of 85%.
-  if (unit == dsl::Unit::Percent) return trim_decimals(value * 100, 1) + "%";
-  if (std::fabs(value - std::round(value)) < 1e-9) return trim_decimals(std::round(value), 0);
-  return trim_decimals(value, 2);
+  std::string out;
+  append_number(out, value, unit);
+  return out;
+}
+
+void append_lane(std::string& out, const Vec& v, const dsl::Type& type, std::size_t lane, const model::Dataset& data) {
+  std::size_t i = v.at(lane);
+  if (v.kind == Kind::Set) {
+    out += std::to_string(v.off[i + 1] - v.off[i]);
+    out += ' ';
+    out += type.entity;
+    return;
+  }
+  if (v.kind == Kind::List) {
+    if (v.list_missing(lane)) {
+      out += "missing";
+      return;
+    }
+    const std::size_t begin = v.off[i], end = v.off[i + 1];
+    if (begin == end) {
+      out += "none";
+      return;
+    }
+    static const std::string kNoEntity;
+    const dsl::Unit unit = type.element ? type.element->unit : dsl::Unit::None;
+    const std::string& entity = type.element ? type.element->entity : kNoEntity;
+    for (std::size_t k = begin; k < end; ++k) {
+      if (k > begin) out += k + 1 == end ? " and " : ", ";
+      Item it = item(v, v.element, k);
+      append_scalar_text(out, v.element, unit, it.number, it.str, it.row, entity, data);
+    }
+    return;
+  }
+  Item it = item(v, v.kind, i);
+  append_scalar_text(out, v.kind, type.unit, it.number, it.str, it.row, type.entity, data);
 }
 
 std::string format_lane(const Vec& v, const dsl::Type& type, std::size_t lane, const model::Dataset& data) {
-  std::size_t i = v.at(lane);
-  if (v.kind == Kind::Set) {
-    std::size_t count = v.off[i + 1] - v.off[i];
-    return std::to_string(count) + " " + type.entity;
-  }
-  if (v.kind == Kind::List) {
-    if (v.list_missing(lane)) return "missing";
-    std::vector<std::string> items;
-    Kind element = v.element;
-    dsl::Unit unit = type.element ? type.element->unit : dsl::Unit::None;
-    std::string entity = type.element ? type.element->entity : "";
-    for (std::size_t k = v.off[i]; k < v.off[i + 1]; ++k) {
-      Storage s = storage_of(element);
-      items.push_back(scalar_text(element, unit, s == Storage::Number ? v.num[k] : 0, s == Storage::String ? v.str[k] : 0,
-                                  s == Storage::Row ? v.row[k] : 0, entity, data));
-    }
-    if (items.empty()) return "none";
-    std::string out;
-    for (std::size_t k = 0; k < items.size(); ++k) {
-      if (k) out += k + 1 == items.size() ? " and " : ", ";
-      out += items[k];
-    }
-    return out;
-  }
-  Storage s = storage_of(v.kind);
-  return scalar_text(v.kind, type.unit, s == Storage::Number ? v.num[i] : 0, s == Storage::String ? v.str[i] : 0,
-                     s == Storage::Row ? v.row[i] : 0, type.entity, data);
+  std::string out;
+  append_lane(out, v, type, lane, data);
+  return out;
 }
 
 std::string evidence_json(const Vec& v, const dsl::Type& type, std::size_t lane, const model::Dataset& data) {
+  std::string out;
   std::size_t i = v.at(lane);
   if (v.kind == Kind::Set) {
     const model::Table* table = data.table(type.entity);
     std::size_t count = v.off[i + 1] - v.off[i];
-    std::string out = "{\"count\":" + std::to_string(count) + ",\"ids\":[";
+    out += "{\"count\":";
+    out += std::to_string(count);
+    out += ",\"ids\":[";
     for (std::size_t k = v.off[i]; k < v.off[i + 1] && k < v.off[i] + kEvidenceItems; ++k) {
-      if (k > v.off[i]) out += ",";
-      out += table ? "\"" + diag::json_escape(data.strings.view(table->ids[v.row[k]])) + "\"" : "null";
+      if (k > v.off[i]) out += ',';
+      if (table) append_quoted(out, data.strings.view(table->ids[v.row[k]]));
+      else out += "null";
     }
-    return out + "]}";
+    out += "]}";
+    return out;
   }
   if (v.kind == Kind::List) {
     if (v.list_missing(lane)) return "null";
-    std::string out = "[";
-    Storage s = storage_of(v.element);
-    std::string entity = type.element ? type.element->entity : "";
+    static const std::string kNoEntity;
+    const std::string& entity = type.element ? type.element->entity : kNoEntity;
+    out += '[';
     for (std::size_t k = v.off[i]; k < v.off[i + 1] && k < v.off[i] + kEvidenceItems; ++k) {
-      if (k > v.off[i]) out += ",";
-      out += scalar_json(v.element, s == Storage::Number ? v.num[k] : 0, s == Storage::String ? v.str[k] : 0,
-                         s == Storage::Row ? v.row[k] : 0, entity, data);
+      if (k > v.off[i]) out += ',';
+      Item it = item(v, v.element, k);
+      append_scalar_json(out, v.element, it.number, it.str, it.row, entity, data);
     }
-    return out + "]";
+    out += ']';
+    return out;
   }
-  Storage s = storage_of(v.kind);
-  return scalar_json(v.kind, s == Storage::Number ? v.num[i] : 0, s == Storage::String ? v.str[i] : 0,
-                     s == Storage::Row ? v.row[i] : 0, type.entity, data);
+  Item it = item(v, v.kind, i);
+  append_scalar_json(out, v.kind, it.number, it.str, it.row, type.entity, data);
+  return out;
 }
 
 }  // namespace rapport::engine

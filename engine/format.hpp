@@ -13,6 +13,8 @@ namespace rapport::engine {
 std::string format_number(double value, dsl::Unit unit);
 /// Lane `lane` of `v` as text for a message: "212", "26%", "14d", "2026-04-12", "technical and end_user".
 std::string format_lane(const Vec& v, const dsl::Type& type, std::size_t lane, const model::Dataset& data);
+/// The same, appended to `out`.
+void append_lane(std::string& out, const Vec& v, const dsl::Type& type, std::size_t lane, const model::Dataset& data);
 /// Lane `lane` of `v` as a JSON value (lists truncated to 10 items; sets as {"count", "ids"}).
 std::string evidence_json(const Vec& v, const dsl::Type& type, std::size_t lane, const model::Dataset& data);
 

@@ -24,6 +24,13 @@ std::string loads_json(std::size_t count, const std::vector<double>& loads) {
   return out + "]}";
 }
 
+/// Hands a report's text to `write` every 64 KiB or so, so that a large plan is never one string.
+void flush_when_full(std::string& out, const ReportWriter& write) {
+  if (out.size() < (64u << 10)) return;
+  write(out);
+  out.clear();
+}
+
 std::string join(const std::vector<std::string>& items, const std::string& separator) {
   std::string out;
   for (std::size_t i = 0; i < items.size(); ++i) out += (i ? separator : "") + items[i];
@@ -32,7 +39,7 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
 
 }  // namespace
 
-std::string render_plan_text(const PlanResult& r, const RunInfo& info, bool color) {
+void render_plan_text(const PlanResult& r, const RunInfo& info, bool color, const ReportWriter& write) {
   const char* reset = color ? "\033[0m" : "";
   const char* bold = color ? "\033[1m" : "";
   const char* dim = color ? "\033[2m" : "";
@@ -53,11 +60,18 @@ std::string render_plan_text(const PlanResult& r, const RunInfo& info, bool colo
   if (!r.moves.empty()) {
     out += std::string("\n") + bold + "Moves" + reset + "\n";
     for (const auto& m : r.moves) {
-      out += "  " + m.record + "  " + m.record_name + ": " + (m.from.empty() ? "nobody" : m.from_name + " (" + m.from + ")") +
-             " -> " + m.to_name + " (" + m.to + ")" + (m.to_overflow ? " [overflow]" : "") + "  " + dim + m.id + reset + "\n";
-      out += "      " + std::string(dim) + "why:" + reset + " " + join(m.reasons, "; ") + "\n";
-      if (!m.message.empty()) out += "      " + m.message + "\n";
-      if (!m.remedy.empty()) out += "      " + std::string(dim) + "remedy:" + reset + " " + m.remedy + "\n";
+      out.append("  ").append(m.record).append("  ").append(m.record_name).append(": ");
+      if (m.from.empty()) out += "nobody";
+      else out.append(m.from_name).append(" (").append(m.from).append(")");
+      out.append(" -> ").append(m.to_name).append(" (").append(m.to).append(")");
+      if (m.to_overflow) out += " [overflow]";
+      out.append("  ").append(dim).append(m.id).append(reset).append("\n");
+      out.append("      ").append(dim).append("why:").append(reset).append(" ");
+      for (std::size_t k = 0; k < m.reasons.size(); ++k) out.append(k ? "; " : "").append(m.reasons[k]);
+      out += "\n";
+      if (!m.message.empty()) out.append("      ").append(m.message).append("\n");
+      if (!m.remedy.empty()) out.append("      ").append(dim).append("remedy:").append(reset).append(" ").append(m.remedy).append("\n");
+      flush_when_full(out, write);
     }
   }
 
@@ -74,12 +88,14 @@ std::string render_plan_text(const PlanResult& r, const RunInfo& info, bool colo
       out += "; [" + std::to_string(l + 1) + "] " + number(t.before[l]) + " -> " + number(t.after[l]) + " / " + number(t.capacity[l]);
     }
     out += t.over_after ? "  STILL OVER\n" : "\n";
+    flush_when_full(out, write);
   }
 
   if (!r.unplaced.empty()) {
     out += std::string("\n") + bold + "Could not be placed" + reset + "\n";
     for (const auto& u : r.unplaced) {
       out += "  " + u.record + "  " + u.record_name + (u.from.empty() ? "" : " (stays with " + u.from + ")") + ": " + u.reason + "\n";
+      flush_when_full(out, write);
     }
   }
   if (!r.shortfalls.empty()) {
@@ -91,12 +107,13 @@ std::string render_plan_text(const PlanResult& r, const RunInfo& info, bool colo
     for (const auto& f : r.findings) {
       out += "  [" + std::string(dsl::severity_name(f.severity)) + "] " + f.subject_id + "  " + f.message + "\n";
       out += "      " + std::string(dim) + "remedy:" + reset + " " + f.remedy + "\n";
+      flush_when_full(out, write);
     }
   }
-  return out;
+  write(out);
 }
 
-std::string render_plan_json(const PlanResult& r, const RunInfo& info) {
+void render_plan_json(const PlanResult& r, const RunInfo& info, const ReportWriter& write) {
   std::string out = "{\n";
   out += "  \"schema\": " + json_string(kPlanSchema) + ",\n";
   out += "  \"rapport_version\": " + json_string(info.rapport_version) + ",\n";
@@ -118,11 +135,15 @@ std::string render_plan_json(const PlanResult& r, const RunInfo& info) {
   out += "  \"moves\": [";
   for (std::size_t i = 0; i < r.moves.size(); ++i) {
     const auto& m = r.moves[i];
-    out += std::string(i ? ",\n    " : "\n    ") + "{\"id\": " + json_string(m.id) +
-           ", \"record\": " + party_json(m.record, m.record_name) + ", \"from\": " + party_json(m.from, m.from_name) +
-           ", \"to\": " + party_json(m.to, m.to_name) + ", \"overflow\": " + (m.to_overflow ? "true" : "false") + ", \"reasons\": [";
-    for (std::size_t k = 0; k < m.reasons.size(); ++k) out += (k ? ", " : "") + json_string(m.reasons[k]);
-    out += "], \"message\": " + json_string(m.message) + ", \"remedy\": " + json_string(m.remedy) + "}";
+    out.append(i ? ",\n    " : "\n    ").append("{\"id\": ").append(json_string(m.id));
+    out.append(", \"record\": ").append(party_json(m.record, m.record_name));
+    out.append(", \"from\": ").append(party_json(m.from, m.from_name));
+    out.append(", \"to\": ").append(party_json(m.to, m.to_name));
+    out.append(", \"overflow\": ").append(m.to_overflow ? "true" : "false").append(", \"reasons\": [");
+    for (std::size_t k = 0; k < m.reasons.size(); ++k) out.append(k ? ", " : "").append(json_string(m.reasons[k]));
+    out.append("], \"message\": ").append(json_string(m.message));
+    out.append(", \"remedy\": ").append(json_string(m.remedy)).append("}");
+    flush_when_full(out, write);
   }
   out += r.moves.empty() ? "],\n" : "\n  ],\n";
   out += "  \"targets\": [";
@@ -134,6 +155,7 @@ std::string render_plan_json(const PlanResult& r, const RunInfo& info) {
     for (std::size_t l = 0; l < t.capacity.size(); ++l) out += (l ? ", " : "") + json_number(t.overflow ? INFINITY : t.capacity[l]);
     out += "], \"moved_in\": " + std::to_string(t.moved_in) + ", \"moved_out\": " + std::to_string(t.moved_out) +
            ", \"over_before\": " + (t.over_before ? "true" : "false") + ", \"over_after\": " + (t.over_after ? "true" : "false") + "}";
+    flush_when_full(out, write);
   }
   out += r.targets.empty() ? "],\n" : "\n  ],\n";
   out += "  \"unplaced\": [";
@@ -141,6 +163,7 @@ std::string render_plan_json(const PlanResult& r, const RunInfo& info) {
     const auto& u = r.unplaced[i];
     out += std::string(i ? ",\n    " : "\n    ") + "{\"record\": " + party_json(u.record, u.record_name) +
            ", \"stays_with\": " + (u.from.empty() ? "null" : json_string(u.from)) + ", \"reason\": " + json_string(u.reason) + "}";
+    flush_when_full(out, write);
   }
   out += r.unplaced.empty() ? "],\n" : "\n  ],\n";
   out += "  \"shortfalls\": [";
@@ -151,19 +174,24 @@ std::string render_plan_json(const PlanResult& r, const RunInfo& info) {
   }
   out += r.shortfalls.empty() ? "],\n" : "\n  ],\n";
   out += "  \"findings\": [";
-  for (std::size_t i = 0; i < r.findings.size(); ++i) out += std::string(i ? ",\n    " : "\n    ") + finding_json(r.findings[i]);
+  for (std::size_t i = 0; i < r.findings.size(); ++i) {
+    out.append(i ? ",\n    " : "\n    ").append(finding_json(r.findings[i]));
+    flush_when_full(out, write);
+  }
   out += r.findings.empty() ? "]\n}\n" : "\n  ]\n}\n";
-  return out;
+  write(out);
 }
 
-std::string render_plan_csv(const PlanResult& r) {
+void render_plan_csv(const PlanResult& r, const ReportWriter& write) {
   std::string out = "move_id,record_id,record_name,from_id,from_name,to_id,to_name,overflow,reasons,message,remedy\n";
   for (const auto& m : r.moves) {
-    out += m.id + "," + csv_cell(m.record) + "," + csv_cell(m.record_name) + "," + csv_cell(m.from) + "," +
-           csv_cell(m.from_name) + "," + csv_cell(m.to) + "," + csv_cell(m.to_name) + "," + (m.to_overflow ? "true" : "false") +
-           "," + csv_cell(join(m.reasons, "; ")) + "," + csv_cell(m.message) + "," + csv_cell(m.remedy) + "\n";
+    out.append(m.id).append(",").append(csv_cell(m.record)).append(",").append(csv_cell(m.record_name)).append(",");
+    out.append(csv_cell(m.from)).append(",").append(csv_cell(m.from_name)).append(",").append(csv_cell(m.to)).append(",");
+    out.append(csv_cell(m.to_name)).append(",").append(m.to_overflow ? "true" : "false").append(",");
+    out.append(csv_cell(join(m.reasons, "; "))).append(",").append(csv_cell(m.message)).append(",").append(csv_cell(m.remedy)).append("\n");
+    flush_when_full(out, write);
   }
-  return out;
+  write(out);
 }
 
 }  // namespace rapport::engine

@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
-#include <optional>
-#include <set>
+#include <cstring>
+#include <unordered_map>
 #include <utility>
 
 namespace rapport::engine::planning {
@@ -32,24 +31,63 @@ bool fits(const std::vector<double>& load, const Bounds& bounds) {
   return true;
 }
 
+/// Dense ids for weight vectors, numbered in the order first seen: equal vectors (compared as
+/// numbers, so -0 and 0 alike) share one. Items of one class are interchangeable for a limit.
+class WeightClasses {
+ public:
+  explicit WeightClasses(std::size_t dims) : dims_(dims) {}
+  /// The class of `weight`, added when it is new.
+  int intern(std::span<const double> weight) {
+    auto [head, fresh] = first_.try_emplace(hash(weight), -1);
+    for (int c = head->second; c >= 0; c = next_[static_cast<std::size_t>(c)]) {
+      if (std::equal(weight.begin(), weight.end(), flat_.begin() + static_cast<std::ptrdiff_t>(c * dims_))) return c;
+    }
+    flat_.insert(flat_.end(), weight.begin(), weight.end());
+    next_.push_back(head->second);
+    head->second = static_cast<int>(next_.size()) - 1;
+    return head->second;
+  }
+  std::size_t size() const { return next_.size(); }
+
+ private:
+  static std::uint64_t hash(std::span<const double> weight) {
+    std::uint64_t h = 0xcbf29ce484222325u;
+    for (double w : weight) {
+      w += 0.0;  // -0 -> 0
+      std::uint64_t bits;
+      std::memcpy(&bits, &w, sizeof bits);
+      h = (h ^ bits) * 0x100000001b3u;
+      h ^= h >> 29;
+    }
+    return h;
+  }
+  std::size_t dims_;
+  std::unordered_map<std::uint64_t, int> first_;  // hash -> the newest class with it
+  std::vector<int> next_;                         // per class: the previous class with its hash
+  std::vector<double> flat_;                      // classes x dims
+};
+
 /// The smallest set of a target's movable items whose removal brings its load within bounds,
 /// earliest in `move first` order among the smallest. Items with equal weight vectors form a
 /// class; the search decides how many of each class go.
 class Removal {
  public:
-  Removal(const Problem& problem, const std::vector<int>& movable, std::vector<double> load, const Bounds& bounds)
+  /// `item_class`: every item's class (WeightClasses); `local`: one slot per class, all -1, left so.
+  Removal(const Problem& problem, const std::vector<int>& movable, const std::vector<int>& item_class,
+          std::vector<int>& local, std::vector<double> load, const Bounds& bounds)
       : problem_(problem), movable_(movable), load_(std::move(load)), bounds_(bounds), dims_(load_.size()) {
-    std::map<std::vector<double>, int> class_of;
     for (int item : movable_) {
-      const auto& w = problem_.items[item].weight;
-      auto [it, fresh] = class_of.emplace(w, static_cast<int>(weights_.size()));
-      if (fresh) {
-        weights_.push_back(w);
+      int& c = local[static_cast<std::size_t>(item_class[static_cast<std::size_t>(item)])];
+      if (c < 0) {
+        c = static_cast<int>(weights_.size());
+        const auto weight = problem_.weight(static_cast<std::size_t>(item));
+        weights_.emplace_back(weight.begin(), weight.end());
         count_.push_back(0);
       }
-      item_class_.push_back(it->second);
-      ++count_[it->second];
+      item_class_.push_back(c);
+      ++count_[c];
     }
+    for (int item : movable_) local[static_cast<std::size_t>(item_class[static_cast<std::size_t>(item)])] = -1;
     // Per limit, the classes heaviest first (for the bound).
     order_.resize(dims_);
     for (std::size_t l = 0; l < dims_; ++l) {
@@ -74,16 +112,22 @@ class Removal {
     }
     const std::size_t k = lo;
     // The earliest items in `move first` order: take each item when a solution with it remains.
-    std::vector<double> load = load_;
+    std::vector<double> load = load_, with(dims_);
     std::vector<std::size_t> avail = count_;
+    // A class whose item could not be taken can't be taken until something else is: the load is
+    // the same and fewer of it are left (feasibility only grows with what is available).
+    std::vector<bool> blocked(weights_.size(), false);
     for (std::size_t i = 0; i < movable_.size() && chosen.size() < k; ++i) {
       const int c = item_class_[i];
       --avail[c];
-      std::vector<double> with = load;
-      for (std::size_t l = 0; l < dims_; ++l) with[l] -= weights_[c][l];
+      if (blocked[c]) continue;
+      for (std::size_t l = 0; l < dims_; ++l) with[l] = load[l] - weights_[c][l];
       if (feasible_from(k - chosen.size() - 1, with, avail)) {
         chosen.push_back(i);
-        load = std::move(with);
+        load = with;
+        std::fill(blocked.begin(), blocked.end(), false);
+      } else {
+        blocked[c] = true;
       }
       if (out_of_budget_) return greedy(exact);
     }
@@ -92,8 +136,8 @@ class Removal {
 
  private:
   bool feasible_from(std::size_t picks, const std::vector<double>& load, const std::vector<std::size_t>& avail) {
-    std::vector<double> rem = load;
-    return search(0, picks, rem, avail);
+    rem_ = load;
+    return search(0, picks, rem_, avail);
   }
 
   bool search(std::size_t c, std::size_t picks, std::vector<double>& rem, const std::vector<std::size_t>& avail) {
@@ -168,6 +212,7 @@ class Removal {
   std::vector<std::size_t> count_;            // per class
   std::vector<int> item_class_;               // per movable item
   std::vector<std::vector<int>> order_;       // per limit: classes, heaviest first
+  std::vector<double> rem_;                   // feasible_from()'s scratch
   std::size_t steps_ = 0;
   bool out_of_budget_ = false;
 };
@@ -176,22 +221,26 @@ class Removal {
 /// then the lowest load, then the earliest; the overflow when no target has room.
 ///
 /// Index: per class of weight vector and per preference pattern (a subset of the preferences),
-/// the targets whose keys on that subset equal a given value, ordered by load, holding only the
-/// targets that still have room for that class. A target found without room for a class never
-/// has room for it again (loads only grow), so it leaves that class's sets for good; each lookup
-/// is then a map find plus a walk that ends at the first target with room.
+/// the targets whose keys on that subset equal a given value, as a heap ordered by load, holding
+/// only the targets that still have room for that class. A target found without room for a class
+/// never has room for it again (loads only grow), so it is closed for that class for good; each
+/// lookup is then a hash lookup plus a walk that ends at the first target with room. Loads only
+/// grow, so an entry's load is never above its target's load now: a placement changes no heap,
+/// and an entry that reaches the top with an old load is moved down to its current place.
 class Placer {
  public:
-  Placer(const Problem& problem, std::vector<std::vector<double>>& load, const std::vector<Bounds>& bounds,
-         std::vector<std::size_t>& count)
-      : problem_(problem), load_(load), bounds_(bounds), count_(count), prefs_(problem.preferences) {
+  Placer(const Problem& problem, const std::vector<int>& item_class, std::size_t classes,
+         std::vector<std::vector<double>>& load, const std::vector<Bounds>& bounds, std::vector<std::size_t>& count)
+      : problem_(problem), item_class_(item_class), load_(load), bounds_(bounds), count_(count),
+        prefs_(problem.preferences), placer_class_(classes, -1) {
     const std::uint32_t patterns = 1u << prefs_;
     util_.assign(problem_.targets.size(), 0);
     target_keys_.resize(problem_.targets.size());
     for (std::size_t t = 0; t < problem_.targets.size(); ++t) {
       for (std::uint32_t p = 0; p < patterns; ++p) {
-        std::optional<Key> key = project(p, problem_.targets[t].keys);
-        if (key) target_keys_[t].push_back(std::move(*key));
+        if (!project(p, problem_.targets[t].keys)) continue;
+        auto [it, fresh] = key_ids_.try_emplace(scratch_, static_cast<int>(key_ids_.size()));
+        target_keys_[t].push_back(it->second);
       }
       if (problem_.targets[t].overflow) {
         overflow_.push_back(static_cast<int>(t));
@@ -205,39 +254,53 @@ class Placer {
 
   /// The target for `item` (-1: nowhere), and which preferences it meets there.
   int place(int item, std::uint32_t& preferred) {
-    const Item& it = problem_.items[item];
-    const int cls = class_of(it.weight);
-    Class& c = classes_[cls];
+    const auto item_keys = problem_.item_keys(static_cast<std::size_t>(item));
+    const int cls = class_of(item_class_[static_cast<std::size_t>(item)]);
+    Index& c = classes_[cls];
     for (std::uint32_t p = (1u << prefs_); p-- > 0;) {
-      std::optional<Key> key = project(p, it.keys);
-      if (!key) continue;
-      auto found = c.sets.find(*key);
-      if (found == c.sets.end()) continue;
-      std::set<Entry>& candidates = found->second;
-      for (auto e = candidates.begin(); e != candidates.end();) {
-        const int t = e->target;
-        auto next = std::next(e);
-        if (fits_item(t, item)) {
-          preferred = to_bits(match(problem_.targets[t].keys, it.keys));
-          assign(t, item);
-          return t;
+      const int key = key_id(p, item_keys);
+      if (key < 0) continue;
+      Heap& candidates = c.heaps[key];
+      int found = -1;
+      skipped_.clear();
+      while (!candidates.empty()) {
+        const int t = candidates.front().target;
+        if (c.closed[t]) {
+          pop(candidates);
+        } else if (candidates.front().load != util_[t]) {
+          refresh(candidates, util_[t]);
+        } else if (fits_item(t, item)) {
+          found = t;
+          break;
+        } else if (cls != generic_) {
+          c.closed[t] = true;  // no room for this class, now or later
+          pop(candidates);
+        } else {
+          skipped_.push_back(candidates.front());
+          pop(candidates);
         }
-        if (cls != generic_) close(c, t);  // no room for this class, now or later
-        e = next;
+      }
+      for (const Entry& e : skipped_) push(candidates, e);
+      if (found >= 0) {
+        preferred = to_bits(match(problem_.targets[found].keys, item_keys));
+        assign(found, item);
+        return found;
       }
     }
     // The overflow: no limits; preferences, then the fewest items, then order.
     for (std::uint32_t p = (1u << prefs_); p-- > 0;) {
-      std::optional<Key> key = project(p, it.keys);
-      if (!key) continue;
-      auto found = overflow_index_.sets.find(*key);
-      if (found == overflow_index_.sets.end() || found->second.empty()) continue;
-      const int o = found->second.begin()->target;
-      preferred = to_bits(match(problem_.targets[o].keys, it.keys));
-      const Entry old{static_cast<double>(count_[o]), o};
+      const int key = key_id(p, item_keys);
+      if (key < 0) continue;
+      Heap& candidates = overflow_index_.heaps[key];
+      while (!candidates.empty() && candidates.front().load != static_cast<double>(count_[candidates.front().target])) {
+        refresh(candidates, static_cast<double>(count_[candidates.front().target]));
+      }
+      if (candidates.empty()) continue;
+      const int o = candidates.front().target;
+      preferred = to_bits(match(problem_.targets[o].keys, item_keys));
       ++count_[o];
-      for (std::size_t l = 0; l < it.weight.size(); ++l) load_[o][l] += it.weight[l];
-      move_entry(overflow_index_, o, old, Entry{static_cast<double>(count_[o]), o});
+      const auto w = problem_.weight(static_cast<std::size_t>(item));
+      for (std::size_t l = 0; l < w.size(); ++l) load_[o][l] += w[l];
       return o;
     }
     return -1;
@@ -247,26 +310,57 @@ class Placer {
   struct Entry {
     double load;
     int target;
-    bool operator<(const Entry& o) const { return load != o.load ? load < o.load : target < o.target; }
+    /// The heap's top is the smallest: the lowest load, then the earliest target.
+    bool operator<(const Entry& o) const { return load != o.load ? load > o.load : target > o.target; }
   };
+  using Heap = std::vector<Entry>;
+  static void push(Heap& heap, const Entry& e) {
+    heap.push_back(e);
+    std::push_heap(heap.begin(), heap.end());
+  }
+  static void pop(Heap& heap) {
+    std::pop_heap(heap.begin(), heap.end());
+    heap.pop_back();
+  }
+  /// The top entry's target now has `load`: move it down to its place.
+  static void refresh(Heap& heap, double load) {
+    std::pop_heap(heap.begin(), heap.end());
+    heap.back().load = load;
+    std::push_heap(heap.begin(), heap.end());
+  }
   using Key = std::pair<std::uint32_t, std::vector<std::uint64_t>>;  // pattern, keys on it
-  struct Class {
-    std::map<Key, std::set<Entry>> sets;
-    std::vector<std::vector<std::set<Entry>*>> of_target;  // per target: the sets it is in (empty: closed)
+  struct KeyHash {
+    std::size_t operator()(const Key& key) const {
+      std::uint64_t h = key.first * 0x9e3779b97f4a7c15u;
+      for (std::uint64_t k : key.second) h = (h ^ k) * 0x100000001b3u ^ (h >> 31);
+      return static_cast<std::size_t>(h);
+    }
+  };
+  struct Index {
+    std::vector<Heap> heaps;   // per key id
+    std::vector<bool> closed;  // per target: no room for this class
   };
 
   /// Bit (prefs - 1 - j) of a pattern or score stands for preference j, so comparing scores
-  /// compares the preferences in the order written.
-  std::optional<Key> project(std::uint32_t pattern, const std::vector<std::uint64_t>& keys) const {
-    Key key{pattern, {}};
+  /// compares the preferences in the order written. Leaves the key in `scratch_`; false when a
+  /// value the pattern needs is missing (a missing value matches nothing).
+  bool project(std::uint32_t pattern, std::span<const std::uint64_t> keys) {
+    scratch_.first = pattern;
+    scratch_.second.clear();
     for (std::size_t j = 0; j < prefs_; ++j) {
       if (!(pattern & (1u << (prefs_ - 1 - j)))) continue;
-      if (keys[j] == kNoKey) return std::nullopt;  // a missing value matches nothing
-      key.second.push_back(keys[j]);
+      if (keys[j] == kNoKey) return false;
+      scratch_.second.push_back(keys[j]);
     }
-    return key;
+    return true;
   }
-  std::uint32_t match(const std::vector<std::uint64_t>& target_keys, const std::vector<std::uint64_t>& item_keys) const {
+  /// The id of `keys` on `pattern`, or -1 when no target has it.
+  int key_id(std::uint32_t pattern, std::span<const std::uint64_t> keys) {
+    if (!project(pattern, keys)) return -1;
+    auto found = key_ids_.find(scratch_);
+    return found == key_ids_.end() ? -1 : found->second;
+  }
+  std::uint32_t match(const std::vector<std::uint64_t>& target_keys, std::span<const std::uint64_t> item_keys) const {
     std::uint32_t score = 0;
     for (std::size_t j = 0; j < prefs_; ++j) {
       if (item_keys[j] != kNoKey && target_keys[j] == item_keys[j]) score |= 1u << (prefs_ - 1 - j);
@@ -295,21 +389,13 @@ class Placer {
 
   /// Puts `targets` into `index`, each under its key for every pattern, ordered by `order`.
   template <typename Order>
-  void fill(Class& index, const std::vector<int>& targets, Order order) {
-    index.of_target.resize(problem_.targets.size());
+  void fill(Index& index, const std::vector<int>& targets, Order order) {
+    index.heaps.resize(key_ids_.size());
+    index.closed.assign(problem_.targets.size(), false);
     for (int t : targets) {
-      for (const Key& key : target_keys_[t]) {
-        std::set<Entry>& set = index.sets[key];
-        set.insert(Entry{order(t), t});
-        index.of_target[t].push_back(&set);
-      }
+      for (int key : target_keys_[t]) index.heaps[key].push_back(Entry{order(t), t});
     }
-  }
-  static void move_entry(Class& index, int t, const Entry& old, const Entry& now) {
-    for (std::set<Entry>* set : index.of_target[t]) {
-      set->erase(old);
-      set->insert(now);
-    }
+    for (Heap& heap : index.heaps) std::make_heap(heap.begin(), heap.end());
   }
 
   int make_class() {
@@ -318,27 +404,21 @@ class Placer {
     return static_cast<int>(classes_.size()) - 1;
   }
 
-  /// The index of a weight vector's class; past kMaxClasses, one shared class that never closes
+  /// The placer's index for an item class; past kMaxClasses, one shared index that never closes
   /// a target (correct, but each lookup may walk targets without room).
-  int class_of(const std::vector<double>& weight) {
-    auto found = class_ids_.find(weight);
-    if (found != class_ids_.end()) return found->second;
-    if (class_ids_.size() >= kMaxClasses) {
+  int class_of(int item_class) {
+    int& found = placer_class_[static_cast<std::size_t>(item_class)];
+    if (found >= 0) return found;
+    if (distinct_ >= kMaxClasses) {
       if (generic_ < 0) generic_ = make_class();
-      return generic_;
+      return found = generic_;
     }
-    int id = make_class();
-    class_ids_.emplace(weight, id);
-    return id;
-  }
-
-  void close(Class& c, int t) {
-    for (std::set<Entry>* set : c.of_target[t]) set->erase(Entry{util_[t], t});
-    c.of_target[t].clear();
+    ++distinct_;
+    return found = make_class();
   }
 
   bool fits_item(int t, int item) const {
-    const auto& w = problem_.items[item].weight;
+    const auto w = problem_.weight(static_cast<std::size_t>(item));
     for (std::size_t l = 0; l < w.size(); ++l) {
       if (!within(load_[t][l] + w[l], bounds_[t].capacity[l], bounds_[t].strict[l])) return false;
     }
@@ -346,28 +426,30 @@ class Placer {
   }
 
   void assign(int t, int item) {
-    const Entry old{util_[t], t};
-    const auto& w = problem_.items[item].weight;
+    const auto w = problem_.weight(static_cast<std::size_t>(item));
     for (std::size_t l = 0; l < w.size(); ++l) load_[t][l] += w[l];
     ++count_[t];
     util_[t] = utilisation(t);
-    const Entry now{util_[t], t};
-    for (Class& c : classes_) move_entry(c, t, old, now);
   }
 
   static constexpr std::size_t kMaxClasses = 64;
   const Problem& problem_;
+  const std::vector<int>& item_class_;
   std::vector<std::vector<double>>& load_;
   const std::vector<Bounds>& bounds_;
   std::vector<std::size_t>& count_;
   const std::size_t prefs_;
   std::vector<int> managers_, overflow_;
-  std::vector<std::vector<Key>> target_keys_;  // per target: its key for every pattern it can match
+  std::unordered_map<Key, int, KeyHash> key_ids_;  // every key some target has, numbered
+  std::vector<std::vector<int>> target_keys_;      // per target: its key for every pattern it can match
+  Key scratch_;
   std::vector<double> util_;
-  std::vector<Class> classes_;
-  std::map<std::vector<double>, int> class_ids_;
+  std::vector<Index> classes_;
+  std::vector<int> placer_class_;  // per item class: its index in classes_, or -1
+  std::size_t distinct_ = 0;       // item classes with an index of their own
   int generic_ = -1;
-  Class overflow_index_;  // ordered by the number of items
+  Index overflow_index_;  // ordered by the number of items
+  std::vector<Entry> skipped_;
 };
 
 }  // namespace
@@ -390,9 +472,10 @@ Solution solve(const Problem& problem) {
     p.reason = item.fixed ? Reason::Kept : Reason::Stays;
     if (item.current < 0) continue;
     ++s.count_before[item.current];
-    for (std::size_t l = 0; l < dims; ++l) s.before[item.current][l] += item.weight[l];
+    const auto weight = problem.weight(i);
+    for (std::size_t l = 0; l < dims; ++l) s.before[item.current][l] += weight[l];
     if (item.fixed) {
-      for (std::size_t l = 0; l < dims; ++l) fixed[item.current][l] += item.weight[l];
+      for (std::size_t l = 0; l < dims; ++l) fixed[item.current][l] += weight[l];
     } else if (!problem.targets[item.current].overflow) {
       movable[item.current].push_back(static_cast<int>(i));
     }
@@ -416,7 +499,13 @@ Solution solve(const Problem& problem) {
     }
   }
 
+  // Items of equal weight vectors are interchangeable: number their classes once.
+  WeightClasses classes(dims);
+  std::vector<int> item_class(problem.items.size());
+  for (std::size_t i = 0; i < problem.items.size(); ++i) item_class[i] = classes.intern(problem.weight(i));
+
   // 1. Each target over a limit gives away its smallest fixing set.
+  std::vector<int> local_class(classes.size(), -1);
   std::vector<std::vector<double>> load = s.before;
   std::vector<std::size_t> count = s.count_before;
   std::vector<int> pool;
@@ -427,12 +516,12 @@ Solution solve(const Problem& problem) {
       if (!within(load[t][l], bounds[t].capacity[l], bounds[t].strict[l])) over |= 1u << l;
     }
     bool exact = true;
-    Removal removal(problem, movable[t], load[t], bounds[t]);
+    Removal removal(problem, movable[t], item_class, local_class, load[t], bounds[t]);
     for (std::size_t k : removal.run(exact)) {
       const int item = movable[t][k];
       s.items[item].reason = Reason::OverLimit;
       s.items[item].over = over;
-      for (std::size_t l = 0; l < dims; ++l) load[t][l] -= problem.items[item].weight[l];
+      for (std::size_t l = 0; l < dims; ++l) load[t][l] -= problem.weight(static_cast<std::size_t>(item))[l];
       --count[t];
       pool.push_back(item);
     }
@@ -448,7 +537,7 @@ Solution solve(const Problem& problem) {
   }
   // 3. Place them, the last to move first placed first (the sketch's "largest first").
   std::sort(pool.begin(), pool.end(), std::greater<>());
-  Placer placer(problem, load, bounds, count);
+  Placer placer(problem, item_class, classes.size(), load, bounds, count);
   for (int item : pool) {
     Placement& p = s.items[item];
     std::uint32_t preferred = 0;
@@ -463,7 +552,7 @@ Solution solve(const Problem& problem) {
     p.unplaced = true;
     p.target = problem.items[item].current;
     if (p.target >= 0) {
-      for (std::size_t l = 0; l < dims; ++l) load[p.target][l] += problem.items[item].weight[l];
+      for (std::size_t l = 0; l < dims; ++l) load[p.target][l] += problem.weight(static_cast<std::size_t>(item))[l];
       ++count[p.target];
     }
   }

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <vector>
 
 namespace rapport::engine::planning {
@@ -33,18 +34,34 @@ struct Target {
 struct Item {
   int current = -1;                 // its target, or -1 when it has none (no owner, or not a target)
   bool fixed = false;               // `keep`: it stays where it is
-  std::vector<double> weight;       // per limit, >= 0
-  std::vector<std::uint64_t> keys;  // per preference
 };
 
 /// Items come in `move first` order (a lower index moves first); targets in tie-break order.
+/// An item's weights (one per limit, >= 0) and keys (one per preference) are stored flat, item
+/// after item: a million items are then two arrays instead of two million small vectors.
 struct Problem {
   std::vector<bool> strict;  // per limit: `<` rather than `<=`
   std::vector<Target> targets;
   std::vector<Item> items;
+  std::vector<double> weights;        // items x limits
+  std::vector<std::uint64_t> keys;    // items x preferences
   std::size_t preferences = 0;
   /// Search steps allowed per target before the solver settles for a greedy choice.
   std::size_t search_budget = 2'000'000;
+
+  [[nodiscard]] std::size_t limits() const { return strict.size(); }
+  [[nodiscard]] std::span<const double> weight(std::size_t item) const {
+    return {weights.data() + item * limits(), limits()};
+  }
+  [[nodiscard]] std::span<const std::uint64_t> item_keys(std::size_t item) const {
+    return {keys.data() + item * preferences, preferences};
+  }
+  /// Appends an item; `weight` has one value per limit, `item_keys` one per preference.
+  void add_item(int current, bool fixed, const std::vector<double>& weight, const std::vector<std::uint64_t>& item_keys) {
+    items.push_back(Item{current, fixed});
+    weights.insert(weights.end(), weight.begin(), weight.end());
+    keys.insert(keys.end(), item_keys.begin(), item_keys.end());
+  }
 };
 
 enum class Reason : std::uint8_t {

@@ -71,12 +71,66 @@ std::string name_of(const model::Dataset& data, const model::Table& table, std::
   return id_of(data, table, row);
 }
 
-/// Sort keys of one row for `move first by`: numbers, or strings compared as text.
-struct OrderValue {
-  bool missing = true;
-  double number = 0;
-  std::string_view text;
+/// Compares rows of a table by id: as row numbers when the ids are in row order (exports usually
+/// are), else as text.
+class IdOrder {
+ public:
+  IdOrder(const model::Dataset& data, const model::Table& table) : data_(data), table_(table) {
+    for (std::size_t r = 1; r < table.size() && in_row_order_; ++r) in_row_order_ = view(r - 1) < view(r);
+  }
+  bool operator()(std::int32_t a, std::int32_t b) const { return in_row_order_ ? a < b : view(a) < view(b); }
+
+ private:
+  std::string_view view(std::size_t row) const { return data_.strings.view(table_.ids[row]); }
+  const model::Dataset& data_;
+  const model::Table& table_;
+  bool in_row_order_ = true;
 };
+
+/// One `move first by` key per lane as an integer that sorts the same way: numbers by value,
+/// texts by their rank among the texts present, reversed when descending; missing values last.
+std::vector<std::uint64_t> order_codes(const Vec& v, bool descending, const model::Dataset& data, std::size_t lanes) {
+  constexpr std::uint64_t kMissing = ~std::uint64_t{0};
+  std::vector<std::uint64_t> codes(lanes, kMissing);
+  if (storage_of(v.kind) == Storage::String) {
+    // Rank the distinct texts: the lanes by string id, then the ids by text.
+    std::vector<std::pair<model::StrId, std::uint32_t>> by_id;
+    for (std::size_t i = 0; i < lanes; ++i) {
+      model::StrId id = v.str[v.at(i)];
+      if (id != model::kMissingStr) by_id.emplace_back(id, static_cast<std::uint32_t>(i));
+    }
+    std::sort(by_id.begin(), by_id.end());
+    std::vector<model::StrId> distinct;
+    for (const auto& [id, lane] : by_id) {
+      if (distinct.empty() || distinct.back() != id) distinct.push_back(id);
+    }
+    std::vector<std::uint32_t> by_text(distinct.size());
+    std::iota(by_text.begin(), by_text.end(), 0);
+    std::sort(by_text.begin(), by_text.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return data.strings.view(distinct[a]) < data.strings.view(distinct[b]); });
+    std::vector<std::uint64_t> rank(distinct.size());
+    for (std::size_t k = 0; k < by_text.size(); ++k) {
+      const bool same = k > 0 && data.strings.view(distinct[by_text[k]]) == data.strings.view(distinct[by_text[k - 1]]);
+      rank[by_text[k]] = same ? rank[by_text[k - 1]] : k;
+    }
+    std::size_t d = 0;
+    for (std::size_t k = 0; k < by_id.size(); ++k) {
+      if (k > 0 && by_id[k].first != by_id[k - 1].first) ++d;
+      codes[by_id[k].second] = descending ? distinct.size() - 1 - rank[d] : rank[d];
+    }
+    return codes;
+  }
+  for (std::size_t i = 0; i < lanes; ++i) {
+    double x = v.num[v.at(i)];
+    if (std::isnan(x)) continue;
+    x += 0.0;  // -0 == 0
+    std::uint64_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    const std::uint64_t code = bits >> 63 ? ~bits : bits | (std::uint64_t{1} << 63);  // IEEE order as unsigned
+    codes[i] = descending ? ~code : code;  // never kMissing: ~code is all ones only for a NaN
+  }
+  return codes;
+}
 
 std::string plural(std::size_t n, const std::string& one, const std::string& many) {
   return with_thousands(n) + " " + (n == 1 ? one : many);
@@ -151,77 +205,80 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     for (std::size_t t = 0; t < target_rows.size(); ++t) problem.targets[t].keys[j] = key_of(key, t);
   }
 
-  // The records taking part, in `move first` order (then by id).
-  std::vector<std::int32_t> item_rows(assigned->size());
-  std::iota(item_rows.begin(), item_rows.end(), 0);
+  // The records taking part, in file order; every clause is evaluated in that order, which reads
+  // the columns front to back.
+  std::vector<std::int32_t> file_rows(assigned->size());
+  std::iota(file_rows.begin(), file_rows.end(), 0);
   if (plan.assign_where) {
-    std::vector<bool> in = rows.holds(*plan.assign_where, item_rows);
+    std::vector<bool> in = rows.holds(*plan.assign_where, file_rows);
     std::vector<std::int32_t> kept_rows;
-    for (std::size_t i = 0; i < item_rows.size(); ++i) {
-      if (in[i]) kept_rows.push_back(item_rows[i]);
+    for (std::size_t i = 0; i < file_rows.size(); ++i) {
+      if (in[i]) kept_rows.push_back(file_rows[i]);
     }
-    item_rows = std::move(kept_rows);
+    file_rows = std::move(kept_rows);
   }
+  const std::size_t n = file_rows.size();
+  // Then in `move first` order (then by id): item i is the record in lane lane_of[i].
+  const IdOrder item_order(data, *assigned);
+  std::vector<std::uint32_t> lane_of(n);
   {
-    std::vector<std::vector<OrderValue>> keys(plan.move_first.size(), std::vector<OrderValue>(assigned->size()));
-    for (std::size_t k = 0; k < plan.move_first.size(); ++k) {
-      Vec v = rows.eval(plan.move_first[k].key, item_rows);
-      for (std::size_t i = 0; i < item_rows.size(); ++i) {
-        OrderValue& o = keys[k][item_rows[i]];
-        if (storage_of(v.kind) == Storage::String) {
-          model::StrId s = v.str[v.at(i)];
-          o.missing = s == model::kMissingStr;
-          if (!o.missing) o.text = data.strings.view(s);
-        } else {
-          o.number = v.num[v.at(i)];
-          o.missing = std::isnan(o.number);
-        }
-      }
+    std::vector<std::vector<std::uint64_t>> keys;
+    for (const auto& key : plan.move_first) {
+      keys.push_back(order_codes(rows.eval(key.key, file_rows), key.descending, data, n));
     }
-    std::sort(item_rows.begin(), item_rows.end(), [&](std::int32_t a, std::int32_t b) {
-      for (std::size_t k = 0; k < keys.size(); ++k) {
-        const OrderValue& x = keys[k][a];
-        const OrderValue& y = keys[k][b];
-        if (x.missing != y.missing) return y.missing;  // missing values move last
-        if (x.missing) continue;
-        int c = x.text.data() || y.text.data() ? x.text.compare(y.text) : (x.number < y.number ? -1 : x.number > y.number ? 1 : 0);
-        if (c != 0) return plan.move_first[k].descending ? c > 0 : c < 0;
+    // The first key sits next to its row, so that most comparisons read nothing else.
+    struct Sorted {
+      std::uint64_t first;
+      std::int32_t row;
+      std::uint32_t lane;
+    };
+    std::vector<Sorted> sorted(n);
+    for (std::uint32_t i = 0; i < n; ++i) sorted[i] = Sorted{keys.empty() ? 0 : keys[0][i], file_rows[i], i};
+    std::sort(sorted.begin(), sorted.end(), [&](const Sorted& a, const Sorted& b) {
+      if (a.first != b.first) return a.first < b.first;
+      for (std::size_t k = 1; k < keys.size(); ++k) {
+        if (keys[k][a.lane] != keys[k][b.lane]) return keys[k][a.lane] < keys[k][b.lane];
       }
-      return data.strings.view(assigned->ids[a]) < data.strings.view(assigned->ids[b]);
+      return item_order(a.row, b.row);
     });
+    for (std::size_t i = 0; i < n; ++i) lane_of[i] = sorted[i].lane;
   }
-  const std::size_t n = item_rows.size();
+  std::vector<std::int32_t> item_rows(n);
+  for (std::size_t i = 0; i < n; ++i) item_rows[i] = file_rows[lane_of[i]];
   result.records = n;
   problem.items.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     std::int32_t owner = link->rows[item_rows[i]];
     problem.items[i].current = owner == model::kNoRow ? -1 : target_of_row[owner];
-    problem.items[i].weight.assign(dims, 1);
-    problem.items[i].keys.assign(prefs, kNoKey);
   }
   for (const auto& keep : plan.keeps) {
-    std::vector<bool> k = rows.holds(keep, item_rows);
-    for (std::size_t i = 0; i < n; ++i) problem.items[i].fixed = problem.items[i].fixed || k[i];
+    std::vector<bool> k = rows.holds(keep, file_rows);
+    for (std::size_t i = 0; i < n; ++i) problem.items[i].fixed = problem.items[i].fixed || k[lane_of[i]];
   }
+  problem.weights.assign(n * dims, 1);
   for (std::size_t l = 0; l < dims; ++l) {
     const auto& limit = plan.limits[l];
     std::optional<Vec> weight, when;
-    if (limit.weight) weight = rows.eval(*limit.weight, item_rows);
-    if (limit.when) when = rows.eval(*limit.when, item_rows);
+    if (limit.weight) weight = rows.eval(*limit.weight, file_rows);
+    if (limit.when) when = rows.eval(*limit.when, file_rows);
     for (std::size_t i = 0; i < n; ++i) {
-      double w = weight ? weight->num[weight->at(i)] : 1;
+      const std::size_t lane = lane_of[i];
+      double w = weight ? weight->num[weight->at(lane)] : 1;
       if (std::isnan(w)) w = 0;  // a missing value adds nothing to a sum
-      if (when && when->num[when->at(i)] != 1) w = 0;
+      if (when && when->num[when->at(lane)] != 1) w = 0;
       if (w < 0) {
         throw PlanError("limit `" + result.limits[l] + "`: " + id_of(data, *assigned, item_rows[i]) + " adds " +
                         format_number(w, dsl::Unit::None) + "; a limit's values must not be negative");
       }
-      problem.items[i].weight[l] = w;
+      problem.weights[i * dims + l] = w;
     }
   }
+  problem.keys.assign(n * prefs, kNoKey);
+  std::optional<Vec> first_preference;  // the shortfall is reported per value of it
   for (std::size_t j = 0; j < prefs; ++j) {
-    Vec key = rows.eval(plan.prefers[j].assigned_key, item_rows);
-    for (std::size_t i = 0; i < n; ++i) problem.items[i].keys[j] = key_of(key, i);
+    Vec key = rows.eval(plan.prefers[j].assigned_key, file_rows);
+    for (std::size_t i = 0; i < n; ++i) problem.keys[i * prefs + j] = key_of(key, lane_of[i]);
+    if (j == 0) first_preference = std::move(key);
   }
 
   planning::Solution solution = planning::solve(problem);
@@ -269,6 +326,8 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     result.kept += problem.items[i].fixed;
     if (p.moved) moved.push_back(i);
   }
+  // By record id, the order of the report.
+  std::sort(moved.begin(), moved.end(), [&](std::size_t a, std::size_t b) { return item_order(item_rows[a], item_rows[b]); });
   std::vector<std::int32_t> moved_rows, dest_rows;
   for (std::size_t i : moved) {
     moved_rows.push_back(item_rows[i]);
@@ -289,6 +348,8 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
   std::vector<std::string> messages = render(plan.message);
   std::vector<std::string> remedies = render(plan.remedy);
   const std::string target_where = plan.source.to.where ? pack.text_of(plan.source.to.where->span) : "";
+  std::vector<std::string> over_reason(target_rows.size() * dims);
+  result.moves.reserve(moved.size());
   for (std::size_t k = 0; k < moved.size(); ++k) {
     const std::size_t i = moved[k];
     const auto& p = solution.items[i];
@@ -318,9 +379,13 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
       const std::size_t from = static_cast<std::size_t>(item.current);
       for (std::size_t l = 0; l < dims; ++l) {
         if (!(p.over & (1u << l))) continue;
-        move.reasons.push_back(move.from + " is over `" + result.limits[l] + "` (" +
-                               format_number(solution.before[from][l], dsl::Unit::None) + " > " +
-                               format_number(problem.targets[from].capacity[l], dsl::Unit::None) + ")");
+        std::string& reason = over_reason[from * dims + l];  // the same for every record leaving `from`
+        if (reason.empty()) {
+          reason = move.from + " is over `" + result.limits[l] + "` (" +
+                   format_number(solution.before[from][l], dsl::Unit::None) + " > " +
+                   format_number(problem.targets[from].capacity[l], dsl::Unit::None) + ")";
+        }
+        move.reasons.push_back(reason);
       }
     }
     for (std::size_t j = 0; j < prefs; ++j) {
@@ -332,12 +397,10 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     } else {
       move.reasons.push_back("least loaded target with room");
     }
-    move.message = messages[k];
-    move.remedy = remedies[k];
+    move.message = std::move(messages[k]);
+    move.remedy = std::move(remedies[k]);
     result.moves.push_back(std::move(move));
   }
-  std::sort(result.moves.begin(), result.moves.end(),
-            [](const PlanMove& a, const PlanMove& b) { return a.record < b.record; });
 
   // What found no room, and how much capacity is missing per value of the first preference.
   struct Short {
@@ -347,14 +410,14 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
   };
   std::map<std::string, Short> shortage;
   std::vector<std::string> pref0_text(n);
-  if (prefs > 0) {
-    Vec key = rows.eval(plan.prefers[0].assigned_key, item_rows);
+  if (first_preference) {
     for (std::size_t i = 0; i < n; ++i) {
       if (solution.items[i].unplaced || (solution.items[i].moved && problem.targets[solution.items[i].target].overflow)) {
-        pref0_text[i] = format_lane(key, plan.prefers[0].assigned_key.type, i, data);
+        pref0_text[i] = format_lane(*first_preference, plan.prefers[0].assigned_key.type, lane_of[i], data);
       }
     }
   }
+  std::vector<std::size_t> unplaced;  // by record id
   for (std::size_t i = 0; i < n; ++i) {
     const auto& p = solution.items[i];
     const bool overflowed = p.moved && problem.targets[p.target].overflow;
@@ -363,19 +426,19 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     ++s.records;
     s.unplaced += p.unplaced;
     s.weight.resize(dims, 0);
-    for (std::size_t l = 0; l < dims; ++l) s.weight[l] += problem.items[i].weight[l];
-    if (p.unplaced) {
-      PlanUnplaced u;
-      u.record = id_of(data, *assigned, item_rows[i]);
-      u.record_name = name_of(data, *assigned, item_rows[i]);
-      if (problem.items[i].current >= 0) u.from = result.targets[problem.items[i].current].id;
-      u.reason = p.reason == planning::Reason::NoTarget ? "it has no valid owner and no target has room"
-                                                         : "its owner is over a limit and no target has room";
-      result.unplaced.push_back(std::move(u));
-    }
+    for (std::size_t l = 0; l < dims; ++l) s.weight[l] += problem.weights[i * dims + l];
+    if (p.unplaced) unplaced.push_back(i);
   }
-  std::sort(result.unplaced.begin(), result.unplaced.end(),
-            [](const PlanUnplaced& a, const PlanUnplaced& b) { return a.record < b.record; });
+  std::sort(unplaced.begin(), unplaced.end(), [&](std::size_t a, std::size_t b) { return item_order(item_rows[a], item_rows[b]); });
+  for (std::size_t i : unplaced) {
+    PlanUnplaced u;
+    u.record = id_of(data, *assigned, item_rows[i]);
+    u.record_name = name_of(data, *assigned, item_rows[i]);
+    if (problem.items[i].current >= 0) u.from = result.targets[problem.items[i].current].id;
+    u.reason = solution.items[i].reason == planning::Reason::NoTarget ? "it has no valid owner and no target has room"
+                                                                       : "its owner is over a limit and no target has room";
+    result.unplaced.push_back(std::move(u));
+  }
   const std::string noun = plan.target_var + "s";
   std::vector<std::string> target_pref0_text(target_rows.size());
   if (prefs > 0 && !shortage.empty()) {

@@ -81,10 +81,11 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
 /// The JSON schema id of a plan report; bump it when the shape changes.
 inline constexpr const char* kPlanSchema = "rapport.plan/1";
 
-std::string render_plan_text(const PlanResult& result, const RunInfo& info, bool color);
+/// The reports are handed to `write` a piece at a time (a million-account plan is tens of MB).
+void render_plan_text(const PlanResult& result, const RunInfo& info, bool color, const ReportWriter& write);
 /// The change set `rapport apply` pushes: {schema, ..., summary, moves, targets, unplaced, shortfalls, findings}.
-std::string render_plan_json(const PlanResult& result, const RunInfo& info);
+void render_plan_json(const PlanResult& result, const RunInfo& info, const ReportWriter& write);
 /// One row per move.
-std::string render_plan_csv(const PlanResult& result);
+void render_plan_csv(const PlanResult& result, const ReportWriter& write);
 
 }  // namespace rapport::engine

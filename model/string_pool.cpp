@@ -1,7 +1,10 @@
 #include "model/string_pool.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
+#include <utility>
 
 namespace rapport::model {
 
@@ -17,7 +20,41 @@ std::size_t slots_for(std::size_t n) {
 }
 }  // namespace
 
-StringPool::StringPool() { rehash(kMinSlots); }
+// The page table is calloc'ed: untouched, its memory costs nothing until pages are added.
+StringPool::StringPool() : pages_(static_cast<std::string_view**>(std::calloc(kPages, sizeof(std::string_view*)))) {
+  if (!pages_) throw std::bad_alloc();
+  rehash(kMinSlots);
+}
+
+StringPool::StringPool(StringPool&& other) noexcept { *this = std::move(other); }
+
+StringPool& StringPool::operator=(StringPool&& other) noexcept {
+  if (this == &other) return *this;
+  chunks_ = std::move(other.chunks_);
+  pages_ = std::move(other.pages_);
+  size_ = std::exchange(other.size_, 0);
+  slots_ = std::move(other.slots_);
+  mask_ = std::exchange(other.mask_, 0);
+  shift_ = std::exchange(other.shift_, 64);
+  return *this;
+}
+
+void StringPool::FreePages::operator()(std::string_view** pages) const {
+  for (std::size_t p = 0; p < kPages && pages[p]; ++p) delete[] pages[p];
+  std::free(pages);
+}
+
+void StringPool::append_view(std::string_view text) {
+  const std::size_t page = size_ >> kPageBits;
+  if (!pages_.get()[page]) pages_.get()[page] = new std::string_view[std::size_t{1} << kPageBits];
+  pages_.get()[page][size_ & kPageMask] = text;
+  ++size_;
+}
+
+StrId StringPool::intern_shared(std::string_view text) {
+  std::lock_guard lock(mutex_);
+  return intern(text, hash(text));
+}
 
 std::string_view StringPool::store(std::string_view text) {
   if (chunks_.empty() || chunks_.back().capacity - chunks_.back().used < text.size()) {
@@ -49,7 +86,6 @@ void StringPool::rehash(std::size_t capacity) {
 }
 
 void StringPool::reserve(std::size_t n) {
-  if (n > views_.capacity()) views_.reserve(n);
   std::size_t capacity = slots_for(n);
   if (capacity > slots_.size()) rehash(capacity);
 }
@@ -60,13 +96,13 @@ StrId StringPool::intern(std::string_view text, std::uint64_t text_hash) {
   for (;;) {
     const Slot& slot = slots_[at];
     if (!slot.id1) break;
-    if (slot.tag == tag && views_[slot.id1 - 1] == text) return slot.id1 - 1;
+    if (slot.tag == tag && view(slot.id1 - 1) == text) return slot.id1 - 1;
     at = (at + 1) & mask_;
   }
-  auto id = static_cast<StrId>(views_.size());
-  views_.push_back(store(text));
+  auto id = static_cast<StrId>(size_);
+  append_view(store(text));
   slots_[at] = Slot{tag, id + 1};
-  if (views_.size() > slots_.size() / 4 * 3) rehash(slots_.size() * 2);
+  if (size_ > slots_.size() / 4 * 3) rehash(slots_.size() * 2);
   return id;
 }
 
@@ -76,7 +112,7 @@ StrId StringPool::find(std::string_view text, std::uint64_t text_hash) const {
   for (;;) {
     const Slot& slot = slots_[at];
     if (!slot.id1) return kMissingStr;
-    if (slot.tag == tag && views_[slot.id1 - 1] == text) return slot.id1 - 1;
+    if (slot.tag == tag && view(slot.id1 - 1) == text) return slot.id1 - 1;
     at = (at + 1) & mask_;
   }
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,6 +19,10 @@ constexpr StrId kMissingStr = 0xFFFFFFFFu;
 /// Owns each distinct string once; ids are dense (first-interned order) and stable for the pool's
 /// life, and so are the views returned by view().
 ///
+/// Views are kept in fixed-size pages that never move, so view() may run on any thread while
+/// intern_shared() adds strings on another (rules evaluated in parallel intern their literals and
+/// computed texts). intern() and find() are for one thread at a time.
+///
 /// The index is an open-addressing table (linear probing) of (32-bit hash, id) slots: an intern is
 /// one probe sequence, and a caller that already hashed the text with StringPool::hash() (the
 /// loader's chunk-local pools do) can pass the hash so the text is not hashed again.
@@ -26,6 +31,10 @@ class StringPool {
   StringPool();
   StringPool(const StringPool&) = delete;
   StringPool& operator=(const StringPool&) = delete;
+  /// Moving is for a pool no other thread is using; the moved-from pool may only be destroyed or
+  /// assigned to.
+  StringPool(StringPool&& other) noexcept;
+  StringPool& operator=(StringPool&& other) noexcept;
 
   /// The hash intern()/find() use; pass it to the two-argument overloads to skip rehashing.
   static std::uint64_t hash(std::string_view text) {
@@ -53,6 +62,8 @@ class StringPool {
   StrId intern(std::string_view text) { return intern(text, hash(text)); }
   /// Same, with `text_hash == hash(text)` already computed.
   StrId intern(std::string_view text, std::uint64_t text_hash);
+  /// intern() under the pool's lock: safe while other threads call intern_shared() and view().
+  StrId intern_shared(std::string_view text);
   /// The id of `text` if present, else kMissingStr.
   [[nodiscard]] StrId find(std::string_view text) const { return find(text, hash(text)); }
   [[nodiscard]] StrId find(std::string_view text, std::uint64_t text_hash) const;
@@ -61,8 +72,8 @@ class StringPool {
   /// Makes room for `n` strings in total without rehashing.
   void reserve(std::size_t n);
 
-  [[nodiscard]] std::string_view view(StrId id) const { return views_[id]; }
-  [[nodiscard]] std::size_t size() const { return views_.size(); }
+  [[nodiscard]] std::string_view view(StrId id) const { return pages_.get()[id >> kPageBits][id & kPageMask]; }
+  [[nodiscard]] std::size_t size() const { return size_; }
 
  private:
   struct Chunk {
@@ -83,8 +94,20 @@ class StringPool {
   std::string_view store(std::string_view text);
   void rehash(std::size_t capacity);
 
+  static constexpr unsigned kPageBits = 16;
+  static constexpr std::uint32_t kPageMask = (1u << kPageBits) - 1;
+  static constexpr std::size_t kPages = std::size_t{1} << (32 - kPageBits);
+  void append_view(std::string_view text);
+
   std::vector<Chunk> chunks_;
-  std::vector<std::string_view> views_;
+  // Page p holds the views of ids [p << kPageBits, (p + 1) << kPageBits). The page table has a
+  // slot for every possible id, allocated once: appending never moves a page or the table.
+  struct FreePages {
+    void operator()(std::string_view** pages) const;
+  };
+  std::unique_ptr<std::string_view*, FreePages> pages_;
+  std::size_t size_ = 0;
+  std::mutex mutex_;  // intern_shared()
   std::vector<Slot> slots_;  // power-of-two size, at most 3/4 full
   std::size_t mask_ = 0;
   unsigned shift_ = 64;

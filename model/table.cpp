@@ -1,5 +1,8 @@
 #include "model/table.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 namespace rapport::model {
 
 void Column::reset(const FieldDef& field) {
@@ -75,6 +78,67 @@ const std::unordered_map<StrId, std::int32_t>& Table::id_rows() const {
     row_of_id_built_ = true;
   }
   return row_of_id_;
+}
+
+std::int32_t Table::append_row(StrId id) {
+  auto row = static_cast<std::int32_t>(ids.size());
+  ids.push_back(id);
+  source_lines.push_back(0);
+  for (auto& [name, column] : columns) {
+    if (name == "id") {
+      column.strings.push_back(id);
+    } else {
+      column.push_missing();
+    }
+  }
+  if (!deleted.empty()) deleted.push_back(0);
+  if (row_of_id_built_) row_of_id_.emplace(id, row);
+  return row;
+}
+
+void Table::truncate(std::size_t rows) {
+  if (rows >= ids.size()) return;
+  if (row_of_id_built_) {
+    for (std::size_t r = rows; r < ids.size(); ++r) {
+      auto it = row_of_id_.find(ids[r]);
+      if (it != row_of_id_.end() && it->second == static_cast<std::int32_t>(r)) row_of_id_.erase(it);
+    }
+  }
+  ids.resize(rows);
+  source_lines.resize(std::min(source_lines.size(), rows));
+  if (!deleted.empty()) deleted.resize(rows);
+  for (auto& [name, column] : columns) {
+    switch (column.def.type) {
+      case FieldType::TextList:
+        for (auto it = column.list_overrides.begin(); it != column.list_overrides.end();) {
+          it = it->first >= static_cast<std::int32_t>(rows) ? column.list_overrides.erase(it) : std::next(it);
+        }
+        column.list_items.resize(column.list_offsets[rows]);
+        column.list_offsets.resize(rows + 1);
+        column.list_present.resize(rows);
+        break;
+      case FieldType::Ref:
+        column.rows.resize(rows);
+        column.strings.resize(rows);
+        break;
+      case FieldType::Text:
+      case FieldType::Enum:
+        column.strings.resize(rows);
+        break;
+      default:
+        if (name == "id") column.strings.resize(rows);
+        else column.numbers.resize(rows);
+        break;
+    }
+  }
+}
+
+void copy_dataset(const Dataset& from, Dataset& to) {
+  to.schema = from.schema;
+  to.strings.reserve(from.strings.size());
+  // Interning in id order gives every string the id it has in `from`.
+  for (StrId id = 0; id < from.strings.size(); ++id) to.strings.intern(from.strings.view(id));
+  to.tables = from.tables;
 }
 
 const Table* Dataset::table(std::string_view entity) const {

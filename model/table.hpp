@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,6 +39,19 @@ struct Column {
   /// Appends a missing value.
   void push_missing();
   [[nodiscard]] bool missing_at(std::size_t row) const;
+
+  /// TextList rows whose list was replaced in place (engine/live.cpp's what-if copies: rewriting
+  /// the compressed list_items for one row would move every later row's items). Readers of lists
+  /// go through list_at(); empty in loaded data.
+  std::unordered_map<std::int32_t, std::vector<StrId>> list_overrides;
+  /// The items of a TextList row (list_present says whether the list is missing).
+  [[nodiscard]] std::span<const StrId> list_at(std::size_t row) const {
+    if (!list_overrides.empty()) {
+      auto it = list_overrides.find(static_cast<std::int32_t>(row));
+      if (it != list_overrides.end()) return it->second;
+    }
+    return {list_items.data() + list_offsets[row], list_offsets[row + 1] - list_offsets[row]};
+  }
 };
 
 /// One entity's rows.
@@ -59,6 +73,16 @@ struct Table {
   /// change afterwards.
   [[nodiscard]] const std::unordered_map<StrId, std::int32_t>& id_rows() const;
 
+  /// Rows deleted in place (engine/live.cpp): by row, 1 = deleted; empty = none. The evaluator
+  /// skips them, so no rule sees them; row numbers of the other rows stay as they are.
+  std::vector<std::uint8_t> deleted;
+  [[nodiscard]] bool is_deleted(std::size_t row) const { return !deleted.empty() && deleted[row] != 0; }
+  /// Appends a row with id `id` and every field missing (source line 0: not from a file); the id
+  /// map, when built, learns it.
+  std::int32_t append_row(StrId id);
+  /// Drops the rows from `rows` on (the undo of append_row).
+  void truncate(std::size_t rows);
+
  private:
   mutable std::unordered_map<StrId, std::int32_t> row_of_id_;
   mutable bool row_of_id_built_ = false;
@@ -73,5 +97,9 @@ struct Dataset {
   [[nodiscard]] const Table* table(std::string_view entity) const;
   Table* table_mut(std::string_view entity);
 };
+
+/// Makes `to` (empty) a deep copy of `from` (a Dataset is not copyable because its string pool
+/// isn't): the same schema, tables and string ids.
+void copy_dataset(const Dataset& from, Dataset& to);
 
 }  // namespace rapport::model

@@ -2,13 +2,15 @@
 
 #include <filesystem>
 
-#include "diag/suggest.hpp"
+#include "yamlio/reader.hpp"
 #include "yamlio/yaml_diag.hpp"
 
 namespace rapport::nightly {
 
 namespace fs = std::filesystem;
 using diag::Code;
+using yamlio::quote;
+using yamlio::Reader;
 using yamlio::span_of;
 
 std::string_view format_name(Format format) {
@@ -36,110 +38,6 @@ std::string_view format_file(Format format) {
 }
 
 namespace {
-
-std::string quote(std::string_view s) { return "`" + std::string(s) + "`"; }
-
-/// Reads one nightly.yaml: each accessor reports its own mistakes at the node's place.
-class Reader {
- public:
-  Reader(diag::SourceFilePtr file, diag::DiagnosticSink& sink, fs::path base)
-      : file_(std::move(file)), sink_(sink), base_(std::move(base)) {}
-
-  diag::Diagnostic& error(const YAML::Node& node, const std::string& message) {
-    return sink_.error(Code::RunConfig, file_, span_of(node, *file_), message);
-  }
-
-  bool keys(const YAML::Node& map, const std::vector<std::string>& allowed, std::string_view where) {
-    if (!map.IsMap()) {
-      error(map, std::string(where) + " must be a map of keys").help("allowed keys: " + join(allowed));
-      return false;
-    }
-    return yamlio::check_keys(map, file_, allowed, where, sink_);
-  }
-
-  std::optional<std::string> text(const YAML::Node& node, std::string_view what) {
-    if (node.IsScalar() && !node.Scalar().empty()) return node.Scalar();
-    error(node, quote(what) + " must be text");
-    return std::nullopt;
-  }
-
-  /// A path relative to the config file's folder (absolute paths stay as they are).
-  std::optional<std::string> path(const YAML::Node& node, std::string_view what) {
-    auto value = text(node, what);
-    if (!value) return std::nullopt;
-    fs::path p(*value);
-    if (p.is_absolute()) return p.lexically_normal().string();
-    return (base_ / p).lexically_normal().string();
-  }
-
-  std::vector<std::string> paths(const YAML::Node& node, std::string_view what) {
-    std::vector<std::string> out;
-    if (node.IsScalar()) {
-      if (auto p = path(node, what)) out.push_back(*p);
-      return out;
-    }
-    if (!node.IsSequence()) {
-      error(node, quote(what) + " must be a path or a list of paths").help("for example: [rules/, ../rulesets/portfolio]");
-      return out;
-    }
-    for (const auto& item : node) {
-      if (auto p = path(item, what)) out.push_back(*p);
-    }
-    return out;
-  }
-
-  /// One of `choices`; reports the others with did-you-mean.
-  std::optional<std::string> choice(const YAML::Node& node, std::string_view what, const std::vector<std::string>& choices) {
-    auto value = text(node, what);
-    if (!value) return std::nullopt;
-    for (const auto& c : choices) {
-      if (c == *value) return value;
-    }
-    auto& d = error(node, quote(what) + " must be one of " + join(choices) + ", got " + quote(*value));
-    if (auto s = diag::closest(*value, choices)) d.help("did you mean " + quote(*s) + "?");
-    return std::nullopt;
-  }
-
-  std::optional<bool> boolean(const YAML::Node& node, std::string_view what) {
-    if (node.IsScalar()) {
-      const std::string& s = node.Scalar();
-      if (s == "true" || s == "yes" || s == "on") return true;
-      if (s == "false" || s == "no" || s == "off") return false;
-    }
-    error(node, quote(what) + " must be true or false");
-    return std::nullopt;
-  }
-
-  std::optional<double> number(const YAML::Node& node, std::string_view what, double min, double max) {
-    if (node.IsScalar()) {
-      try {
-        std::size_t used = 0;
-        double value = std::stod(node.Scalar(), &used);
-        if (used == node.Scalar().size() && value >= min && value <= max) return value;
-      } catch (const std::exception&) {
-      }
-    }
-    error(node, quote(what) + " must be a number from " + trim_number(min) + " to " + trim_number(max));
-    return std::nullopt;
-  }
-
- private:
-  static std::string join(const std::vector<std::string>& items) {
-    std::string out;
-    for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-    return out;
-  }
-  static std::string trim_number(double v) {
-    std::string s = std::to_string(v);
-    s.erase(s.find_last_not_of('0') + 1);
-    if (!s.empty() && s.back() == '.') s.pop_back();
-    return s;
-  }
-
-  diag::SourceFilePtr file_;
-  diag::DiagnosticSink& sink_;
-  fs::path base_;
-};
 
 const std::vector<std::string> kSeverities = {"info", "low", "medium", "high", "critical"};
 
@@ -242,9 +140,10 @@ void read_webhook(Reader& r, const YAML::Node& node, Config& config, const diag:
   config.webhook = hook;
 }
 
-void read_writeback(Reader& r, const YAML::Node& node, Config& config) {
+}  // namespace
+
+void read_writeback(Reader& r, const YAML::Node& node, Writeback& w) {
   if (!r.keys(node, {"mode", "source", "flag_field", "tasks", "task_key", "min_severity", "rules", "journal"}, "`writeback`")) return;
-  Writeback& w = config.writeback;
   if (node["mode"]) {
     if (auto m = r.choice(node["mode"], "writeback.mode", {"off", "dry-run", "apply"})) {
       w.mode = *m == "off" ? WritebackMode::Off : *m == "dry-run" ? WritebackMode::DryRun : WritebackMode::Apply;
@@ -282,8 +181,6 @@ void read_writeback(Reader& r, const YAML::Node& node, Config& config) {
   }
 }
 
-}  // namespace
-
 std::optional<Config> load_config(const std::string& path, const std::string& default_state_dir,
                                   diag::DiagnosticSink& sink) {
   diag::SourceFilePtr file;
@@ -291,7 +188,7 @@ std::optional<Config> load_config(const std::string& path, const std::string& de
   if (!root) return std::nullopt;
   std::size_t errors_before = sink.error_count();
   fs::path base = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : fs::path(".");
-  Reader r(file, sink, base);
+  Reader r(file, sink, base, Code::RunConfig);
   Config config;
   config.path = path;
   if (!root->IsMap()) {
@@ -322,26 +219,15 @@ std::optional<Config> load_config(const std::string& path, const std::string& de
     r.error(n, "say where the data comes from: `data: FOLDER` (canonical files) or `source: source.yaml` (a CRM)");
   }
   if (n["packs"]) {
-    config.packs = r.paths(n["packs"], "packs");
+    config.packs = r.paths(n["packs"], "packs", "[rules/, ../rulesets/portfolio]");
     if (config.packs.empty() && n["packs"].IsSequence()) r.error(n["packs"], "`packs` lists no rule pack");
   } else {
     r.error(n, "name the rule packs to run: `packs: [rules/]`");
   }
-  if (n["params"]) config.param_files = r.paths(n["params"], "params");
+  if (n["params"]) config.param_files = r.paths(n["params"], "params", "[rules/, ../rulesets/portfolio]");
   if (const auto set = n["set"]) {
-    if (!set.IsMap()) {
-      r.error(set, "`set` must be a map of parameter values").help("for example: set: { dunbar_limit: 120, neglect_window: 60d }");
-    } else {
-      for (const auto& entry : set) {
-        if (!entry.second.IsScalar()) {
-          // Lists and keyed values use the rule language's literal syntax in one scalar.
-          r.error(entry.second, "write the value of " + quote(entry.first.Scalar()) + " as one scalar in the rule language's syntax")
-              .help("for example: commercial_topics: \"[discount, pricing]\"; or use a parameter file under `params`");
-          continue;
-        }
-        config.sets.push_back(entry.first.Scalar() + "=" + entry.second.Scalar());
-      }
-    }
+    config.sets = r.parameter_sets(set, "set: { dunbar_limit: 120, neglect_window: 60d }",
+                                   "for example: commercial_topics: \"[discount, pricing]\"; or use a parameter file under `params`");
   }
   config.state_dir = default_state_dir;
   if (n["state"]) {
@@ -364,7 +250,7 @@ std::optional<Config> load_config(const std::string& path, const std::string& de
   if (const auto notify = n["notify"]) {
     if (r.keys(notify, {"webhook"}, "`notify`") && notify["webhook"]) read_webhook(r, notify["webhook"], config, *file);
   }
-  if (n["writeback"]) read_writeback(r, n["writeback"], config);
+  if (n["writeback"]) read_writeback(r, n["writeback"], config.writeback);
   if (!config.writeback.source) config.writeback.source = config.source_file;
   if (config.writeback.mode != WritebackMode::Off && !config.writeback.source && n["writeback"]) {
     r.error(n["writeback"]["mode"], "write-back needs a CRM: this run reads `data` files")

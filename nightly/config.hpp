@@ -8,6 +8,7 @@
 
 #include "diag/diagnostic.hpp"
 #include "dsl/program.hpp"
+#include "yamlio/reader.hpp"
 
 namespace rapport::nightly {
 
@@ -41,6 +42,10 @@ struct Writeback {
   std::vector<std::string> rules;         // only findings of these rules (empty: all)
   std::string journal;                    // empty: <state>/writeback-journal.jsonl
 };
+
+/// Reads a `writeback:` section into `writeback`: the same keys and meaning in nightly.yaml and
+/// serve.yaml. Whether a CRM is named (`source`, or the file's own) is for the caller to check.
+void read_writeback(yamlio::Reader& reader, const YAML::Node& node, Writeback& writeback);
 
 struct Config {
   std::string path;  // the nightly.yaml

@@ -8,6 +8,7 @@ packages=(
   build-essential g++ cmake ninja-build pkg-config python3
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev
   libyaml-cpp-dev libcurl4-openssl-dev libsimdjson-dev libfmt-dev
+  libssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
 )
 if [ "${1:-}" = "--test" ]; then

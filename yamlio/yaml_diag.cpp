@@ -8,9 +8,13 @@ namespace rapport::yamlio {
 
 using diag::Code;
 
-namespace {
 std::string quote(std::string_view name) { return "`" + std::string(name) + "`"; }
-}  // namespace
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
 
 diag::Span span_of(const YAML::Node& node, const diag::SourceFile& file) {
   YAML::Mark mark = node.Mark();
@@ -60,9 +64,7 @@ bool check_keys(const YAML::Node& map, const diag::SourceFilePtr& file, const st
     if (auto s = diag::closest(key, allowed)) {
       d.help("did you mean " + quote(*s) + "?");
     } else {
-      std::string list;
-      for (const auto& n : allowed) list += (list.empty() ? "" : ", ") + n;
-      d.help("allowed keys: " + list);
+      d.help("allowed keys: " + join(allowed));
     }
     ok = false;
   }

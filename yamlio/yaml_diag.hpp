@@ -13,6 +13,11 @@
 
 namespace rapport::yamlio {
 
+/// `name` in backquotes, as messages show keys and values.
+std::string quote(std::string_view name);
+/// Items joined with ", ".
+std::string join(const std::vector<std::string>& items);
+
 /// The byte span of a node in its file (from its mark).
 diag::Span span_of(const YAML::Node& node, const diag::SourceFile& file);
 

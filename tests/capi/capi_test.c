@@ -25,7 +25,11 @@ static const char* path(const char* base, const char* rest) {
   static char buffer[4][4096];
   static int next = 0;
   char* out = buffer[next++ % 4];
-  snprintf(out, 4096, "%s/%s", base, rest);
+  int n = snprintf(out, 4096, "%s/%s", base, rest);
+  if (n < 0 || n >= 4096) {
+    fprintf(stderr, "capi_test: path too long: %s/%s\n", base, rest);
+    exit(1);
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "model/schema.hpp"
@@ -123,6 +124,47 @@ TEST(ModelStringPool, PrecomputedHashMatchesPlainIntern) {
   EXPECT_EQ(StringPool::hash("acct-1"), StringPool::hash(std::string("acct-") + "1"));
   EXPECT_EQ(pool.find("acct-3", StringPool::hash("acct-3")), kMissingStr);
   EXPECT_EQ(pool.size(), 2u);
+}
+
+// Rules evaluated in parallel intern their strings with intern_shared() while other threads read
+// views: every thread gets one id per distinct string, and views taken before others grew the pool
+// stay valid (pages never move).
+TEST(ModelStringPool, SharedInterningFromManyThreads) {
+  model::StringPool pool;
+  const model::StrId before = pool.intern("before");
+  const std::string_view early = pool.view(before);
+  constexpr int kThreads = 4;
+  constexpr int kStrings = 70000;  // more than one page of views
+  std::vector<std::vector<model::StrId>> ids(kThreads, std::vector<model::StrId>(kStrings));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kStrings; ++i) {
+        constexpr int kStep[kThreads] = {1, 3, 11, 13};  // coprime to kStrings: each a permutation
+        int n = static_cast<int>(static_cast<long>(i) * kStep[t] % kStrings);  // each thread in its own order
+        model::StrId id = pool.intern_shared("s" + std::to_string(n));
+        ids[t][n] = id;
+        EXPECT_EQ(pool.view(id), "s" + std::to_string(n));
+        EXPECT_EQ(pool.view(before), "before");
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(pool.size(), static_cast<std::size_t>(kStrings) + 1);
+  for (int t = 1; t < kThreads; ++t) EXPECT_EQ(ids[t], ids[0]);
+  EXPECT_EQ(early.data(), pool.view(before).data());
+}
+
+TEST(ModelStringPool, MovedPoolKeepsIdsAndViews) {
+  model::StringPool pool;
+  model::StrId a = pool.intern("alpha");
+  const char* where = pool.view(a).data();
+  model::StringPool moved(std::move(pool));
+  EXPECT_EQ(moved.view(a), "alpha");
+  EXPECT_EQ(moved.view(a).data(), where);
+  EXPECT_EQ(moved.intern("alpha"), a);
+  EXPECT_EQ(moved.intern("beta"), a + 1);
+  EXPECT_EQ(moved.size(), 2u);
 }
 
 TEST(ModelStringPool, ReserveKeepsIdsAndViews) {

@@ -16,9 +16,10 @@ namespace {
 std::vector<std::vector<std::pair<double, bool>>> bounds_of(const Problem& p) {
   const std::size_t dims = p.strict.size();
   std::vector<std::vector<double>> fixed(p.targets.size(), std::vector<double>(dims, 0));
-  for (const auto& item : p.items) {
+  for (std::size_t i = 0; i < p.items.size(); ++i) {
+    const Item& item = p.items[i];
     if (item.fixed && item.current >= 0) {
-      for (std::size_t l = 0; l < dims; ++l) fixed[item.current][l] += item.weight[l];
+      for (std::size_t l = 0; l < dims; ++l) fixed[item.current][l] += p.weight(i)[l];
     }
   }
   std::vector<std::vector<std::pair<double, bool>>> bounds(p.targets.size());
@@ -42,7 +43,7 @@ bool assignment_holds(const Problem& p, const std::vector<int>& where) {
   std::vector<std::vector<double>> load(p.targets.size(), std::vector<double>(dims, 0));
   for (std::size_t i = 0; i < p.items.size(); ++i) {
     if (where[i] < 0) continue;
-    for (std::size_t l = 0; l < dims; ++l) load[where[i]][l] += p.items[i].weight[l];
+    for (std::size_t l = 0; l < dims; ++l) load[where[i]][l] += p.weight(i)[l];
   }
   for (std::size_t t = 0; t < p.targets.size(); ++t) {
     for (std::size_t l = 0; l < dims; ++l) {
@@ -106,12 +107,13 @@ Problem random_problem(std::mt19937& rng, bool with_overflow) {
   }
   const int items = pick(1, 7);
   for (int i = 0; i < items; ++i) {
-    Item item;
-    item.current = pick(-1, targets - 1);
-    item.fixed = item.current >= 0 && pick(0, 5) == 0;
-    for (int l = 0; l < dims; ++l) item.weight.push_back(pick(0, 3));
-    for (std::size_t j = 0; j < p.preferences; ++j) item.keys.push_back(pick(0, 2) == 2 ? kNoKey : static_cast<std::uint64_t>(pick(0, 1)));
-    p.items.push_back(item);
+    const int current = pick(-1, targets - 1);
+    const bool fixed = current >= 0 && pick(0, 5) == 0;
+    std::vector<double> weight;
+    for (int l = 0; l < dims; ++l) weight.push_back(pick(0, 3));
+    std::vector<std::uint64_t> keys;
+    for (std::size_t j = 0; j < p.preferences; ++j) keys.push_back(pick(0, 2) == 2 ? kNoKey : static_cast<std::uint64_t>(pick(0, 1)));
+    p.add_item(current, fixed, weight, keys);
   }
   return p;
 }
@@ -175,12 +177,108 @@ TEST(PlanSolver, TheSameProblemGivesTheSamePlan) {
   }
 }
 
+/// Placement as docs/plans.md states it, one item at a time over every target (under the bounds
+/// the solver meets, bounds_of): items without a target, the last in `move first` order first,
+/// each to the target with room that meets the most
+/// important preferences, then has the lowest load (the highest share of any bound), then comes
+/// first; else to the overflow that meets the preferences best, then has the fewest items.
+std::vector<int> reference_placement(const Problem& p) {
+  const std::size_t dims = p.limits();
+  const auto bounds = bounds_of(p);
+  std::vector<std::vector<double>> load(p.targets.size(), std::vector<double>(dims, 0));
+  std::vector<std::size_t> count(p.targets.size(), 0);
+  auto share = [&](std::size_t t) {
+    double u = 0;
+    for (std::size_t l = 0; l < dims; ++l) {
+      const double cap = bounds[t][l].first;
+      if (cap == kUnlimited) continue;
+      u = std::max(u, cap > 0 ? load[t][l] / cap : (load[t][l] > 0 ? kUnlimited : 0));
+    }
+    return dims == 0 ? static_cast<double>(count[t]) : u;
+  };
+  auto score = [&](std::size_t t, std::size_t i) {
+    std::uint32_t s = 0;
+    for (std::size_t j = 0; j < p.preferences; ++j) {
+      const std::uint64_t key = p.item_keys(i)[j];
+      if (key != kNoKey && p.targets[t].keys[j] == key) s |= 1u << (p.preferences - 1 - j);
+    }
+    return s;
+  };
+  std::vector<int> where(p.items.size(), -1);
+  for (std::size_t i = p.items.size(); i-- > 0;) {
+    int best = -1;
+    for (std::size_t t = 0; t < p.targets.size(); ++t) {
+      if (p.targets[t].overflow) continue;
+      bool fits = true;
+      for (std::size_t l = 0; l < dims; ++l) fits = fits && within(load[t][l] + p.weight(i)[l], bounds[t][l].first, bounds[t][l].second);
+      if (!fits) continue;
+      if (best < 0 || score(t, i) > score(best, i) || (score(t, i) == score(best, i) && share(t) < share(best))) best = static_cast<int>(t);
+    }
+    for (std::size_t t = 0; best < 0 && t < p.targets.size(); ++t) {
+      if (!p.targets[t].overflow) continue;
+      int o = static_cast<int>(t);
+      for (std::size_t u = t + 1; u < p.targets.size(); ++u) {
+        if (!p.targets[u].overflow) continue;
+        if (score(u, i) > score(o, i) || (score(u, i) == score(o, i) && count[u] < count[o])) o = static_cast<int>(u);
+      }
+      best = o;
+    }
+    if (best < 0) continue;
+    where[i] = best;
+    ++count[best];
+    for (std::size_t l = 0; l < dims; ++l) load[best][l] += p.weight(i)[l];
+  }
+  return where;
+}
+
+TEST(PlanSolver, PlacementMatchesTheStatedRuleWithFewOrManyWeightClasses) {
+  // Items without an owner are placed one by one: the index behind placement (per class of
+  // weight vector, and one shared class past 64 of them) must choose as the stated rule does.
+  std::mt19937 rng(31);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int round = 0; round < 300; ++round) {
+    const bool many_classes = round % 2 == 1;
+    Problem p;
+    const int dims = pick(1, 3);
+    for (int l = 0; l < dims; ++l) p.strict.push_back(pick(0, 3) == 0);
+    p.preferences = static_cast<std::size_t>(pick(0, 2));
+    const int targets = pick(1, 8);
+    for (int t = 0; t < targets; ++t) {
+      Target target;
+      for (int l = 0; l < dims; ++l) target.capacity.push_back(pick(0, 5) == 0 ? kUnlimited : pick(0, 40));
+      for (std::size_t j = 0; j < p.preferences; ++j) target.keys.push_back(static_cast<std::uint64_t>(pick(0, 2)));
+      p.targets.push_back(target);
+    }
+    for (int o = pick(0, 2); o > 0; --o) {
+      Target overflow;
+      overflow.overflow = true;
+      overflow.capacity.assign(dims, kUnlimited);
+      for (std::size_t j = 0; j < p.preferences; ++j) overflow.keys.push_back(static_cast<std::uint64_t>(pick(0, 2)));
+      p.targets.push_back(overflow);
+    }
+    const int items = pick(1, 150);
+    for (int i = 0; i < items; ++i) {
+      std::vector<double> weight;
+      for (int l = 0; l < dims; ++l) weight.push_back(many_classes ? pick(0, 300) / 100.0 : pick(0, 2));
+      std::vector<std::uint64_t> keys;
+      for (std::size_t j = 0; j < p.preferences; ++j) keys.push_back(pick(0, 3) == 3 ? kNoKey : static_cast<std::uint64_t>(pick(0, 2)));
+      p.add_item(-1, false, weight, keys);
+    }
+    Solution s = solve(p);
+    std::vector<int> expected = reference_placement(p);
+    for (std::size_t i = 0; i < p.items.size(); ++i) {
+      ASSERT_EQ(s.items[i].target, expected[i]) << "round " << round << ", item " << i;
+      EXPECT_EQ(s.items[i].unplaced, expected[i] < 0) << "round " << round << ", item " << i;
+    }
+  }
+}
+
 TEST(PlanSolver, ShedsTheFewestThenTheEarliestInMoveFirstOrder) {
   // One limit of 10; the target carries 1+1+1+4+4+1 = 12: a single item of weight >= 2 fixes it.
   Problem p;
   p.strict = {false};
   p.targets = {Target{{10}, {}, false}, Target{{100}, {}, false}};
-  for (double w : {1.0, 1.0, 1.0, 4.0, 4.0, 1.0}) p.items.push_back(Item{0, false, {w}, {}});
+  for (double w : {1.0, 1.0, 1.0, 4.0, 4.0, 1.0}) p.add_item(0, false, {w}, {});
   Solution s = solve(p);
   EXPECT_EQ(s.moves, 1u);
   EXPECT_TRUE(s.items[3].moved);  // the earliest of the heavy ones
@@ -194,8 +292,9 @@ TEST(PlanSolver, KeptItemsThatBreakALimitStayAndAreReported) {
   Problem p;
   p.strict = {false, false};  // count <= 10, strategic <= 2
   p.targets = {Target{{10, 2}, {}, false}, Target{{10, 2}, {}, false}};
-  p.items = {Item{0, true, {1, 1}, {}}, Item{0, true, {1, 1}, {}}, Item{0, true, {1, 1}, {}},
-             Item{0, false, {1, 1}, {}}, Item{0, false, {1, 0}, {}}};
+  for (int k = 0; k < 3; ++k) p.add_item(0, true, {1, 1}, {});
+  p.add_item(0, false, {1, 1}, {});
+  p.add_item(0, false, {1, 0}, {});
   Solution s = solve(p);
   EXPECT_EQ(s.fixed_over[0], 2u);  // limit 1 (bit 1)
   EXPECT_TRUE(s.items[3].moved);
@@ -209,7 +308,7 @@ TEST(PlanSolver, PreferencesChooseTheTargetInTheOrderWritten) {
   p.preferences = 2;
   // Target 0 matches preference 1 only; target 1 matches preference 0 only; target 2 neither.
   p.targets = {Target{{5}, {1, 7}, false}, Target{{5}, {3, 9}, false}, Target{{5}, {0, 0}, false}};
-  p.items = {Item{-1, false, {1}, {3, 7}}};
+  p.add_item(-1, false, {1}, {3, 7});
   Solution s = solve(p);
   EXPECT_EQ(s.items[0].target, 1);
   EXPECT_EQ(s.items[0].preferred, 1u);  // preference 0 met
@@ -219,7 +318,8 @@ TEST(PlanSolver, NoRoomAnywhereGoesToTheOverflowOrStays) {
   Problem p;
   p.strict = {false};
   p.targets = {Target{{1}, {}, false}};
-  p.items = {Item{0, false, {1}, {}}, Item{0, false, {1}, {}}};
+  p.add_item(0, false, {1}, {});
+  p.add_item(0, false, {1}, {});
   Solution stays = solve(p);
   EXPECT_EQ(stays.moves, 0u);
   EXPECT_TRUE(stays.items[0].unplaced || stays.items[1].unplaced);
