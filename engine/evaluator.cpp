@@ -1711,15 +1711,13 @@ EvalResult evaluate(const std::vector<PackToEvaluate>& packs, model::Dataset& da
   if (failure) std::rethrow_exception(failure);
 
   EvalResult merged;
-  std::size_t total = 0;
-  for (const Task& task : tasks) total += task.result.findings.size();
-  merged.findings.reserve(total);
+  std::vector<std::vector<Finding>> parts;
+  parts.reserve(tasks.size());
   for (Task& task : tasks) {
-    std::move(task.result.findings.begin(), task.result.findings.end(), std::back_inserter(merged.findings));
+    parts.push_back(std::move(task.result.findings));
     merged.rules.insert(merged.rules.end(), task.result.rules.begin(), task.result.rules.end());
-    task.result = EvalResult{};
   }
-  sort_findings(merged.findings);
+  merged.findings = sort_findings(parts);  // each finding moved once, from its rule's vector
   return merged;
 }
 

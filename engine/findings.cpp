@@ -8,19 +8,30 @@
 
 namespace rapport::engine {
 
-void sort_findings(std::vector<Finding>& findings) {
-  const std::size_t n = findings.size();
+namespace {
+
+/// The findings of `parts`, in the order of their concatenation, sorted (stable) and moved once
+/// into one vector.
+std::vector<Finding> sorted_moved(std::vector<std::vector<Finding>*> parts) {
+  std::vector<Finding*> all;
+  std::size_t total = 0;
+  for (auto* part : parts) total += part->size();
+  all.reserve(total);
+  for (auto* part : parts) {
+    for (auto& f : *part) all.push_back(&f);
+  }
+  const std::size_t n = all.size();
   // One integer key per finding for severity, pack and rule (ranked among the few distinct
   // pack/rule pairs), so most comparisons never touch a string.
   std::map<std::pair<std::string_view, std::string_view>, std::uint32_t> ranks;
-  for (const auto& f : findings) ranks.emplace(std::make_pair(std::string_view(f.pack), std::string_view(f.rule)), 0);
+  for (const Finding* f : all) ranks.emplace(std::make_pair(std::string_view(f->pack), std::string_view(f->rule)), 0);
   std::uint32_t next = 0;
   for (auto& [pair, rank] : ranks) rank = next++;
   std::vector<std::uint64_t> key(n);
   const Finding* previous = nullptr;
   std::uint32_t rank = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    const Finding& f = findings[i];
+    const Finding& f = *all[i];
     if (!previous || previous->rule != f.rule || previous->pack != f.pack) {
       rank = ranks.at(std::make_pair(std::string_view(f.pack), std::string_view(f.rule)));
     }
@@ -33,15 +44,39 @@ void sort_findings(std::vector<Finding>& findings) {
   std::iota(order.begin(), order.end(), 0u);
   std::stable_sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
     if (key[x] != key[y]) return key[x] < key[y];
-    return findings[x].subject_id < findings[y].subject_id;
+    return all[x]->subject_id < all[y]->subject_id;
   });
-  bool sorted = true;
-  for (std::size_t i = 0; i < n && sorted; ++i) sorted = order[i] == i;
-  if (sorted) return;
   std::vector<Finding> out;
   out.reserve(n);
-  for (std::uint32_t i : order) out.push_back(std::move(findings[i]));
-  findings = std::move(out);
+  for (std::uint32_t i : order) out.push_back(std::move(*all[i]));
+  for (auto* part : parts) {
+    part->clear();
+    part->shrink_to_fit();
+  }
+  return out;
+}
+
+}  // namespace
+
+void sort_findings(std::vector<Finding>& findings) {
+  const std::size_t n = findings.size();
+  bool sorted = true;
+  for (std::size_t i = 1; i < n && sorted; ++i) {
+    const Finding& a = findings[i - 1];
+    const Finding& b = findings[i];
+    // Already in order (severity, then pack/rule as one run, then subject): nothing to move.
+    sorted = a.severity > b.severity ||
+             (a.severity == b.severity && a.pack == b.pack && a.rule == b.rule && !(b.subject_id < a.subject_id));
+  }
+  if (sorted) return;
+  findings = sorted_moved({&findings});
+}
+
+std::vector<Finding> sort_findings(std::vector<std::vector<Finding>>& parts) {
+  std::vector<std::vector<Finding>*> pointers;
+  pointers.reserve(parts.size());
+  for (auto& part : parts) pointers.push_back(&part);
+  return sorted_moved(std::move(pointers));
 }
 
 std::string fingerprint(std::string_view pack, std::string_view rule, std::string_view entity, std::string_view id) {

@@ -50,6 +50,9 @@ struct RuleSummary {
 
 /// The deterministic output order: severity (highest first), rule id, subject id.
 void sort_findings(std::vector<Finding>& findings);
+/// The findings of `parts` (in the order of their concatenation) sorted into one vector, each
+/// moved once; `parts` are left empty.
+std::vector<Finding> sort_findings(std::vector<std::vector<Finding>>& parts);
 
 /// A 16-hex-digit FNV-1a hash of `pack|rule|entity|id`.
 std::string fingerprint(std::string_view pack, std::string_view rule, std::string_view entity, std::string_view id);

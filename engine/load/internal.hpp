@@ -162,6 +162,15 @@ struct ChunkOut {
   std::vector<std::uint32_t> lines;  // chunk-relative 0-based line of each row
   std::vector<model::Column> columns;  // one per FilePlan field; strings hold local ids
   std::vector<std::vector<std::uint8_t>> enum_cache;  // per slot, per local id: 0 unknown, 1 ok, 2 bad
+  /// Per slot, the last string interned and its local id: exports often repeat a value on
+  /// consecutive rows (an activity's account and owner), and comparing with it costs less than
+  /// hashing and probing the pool.
+  struct LastString {
+    std::string_view text;
+    std::uint32_t id = 0;
+    bool set = false;
+  };
+  std::vector<LastString> last_string;
 
   std::vector<Issue> issues;
   std::size_t bad_records = 0;     // all bad records (kept in `issues` or not)

@@ -311,6 +311,7 @@ void ChunkOut::init(const FilePlan& plan) {
   bad_records = bad_overflow = enum_warnings = enum_overflow = 0;
   columns.resize(plan.fields.size());
   enum_cache.resize(plan.fields.size());
+  last_string.assign(plan.fields.size(), LastString{});
   for (std::size_t i = 0; i < plan.fields.size(); ++i) {
     columns[i].reset(plan.fields[i]);
     enum_cache[i].clear();
@@ -446,7 +447,15 @@ bool parse_date_value(std::string_view text, double& value) {
 
 void push_string(ChunkOut& out, std::size_t slot, const model::FieldDef& def, const std::string& entity,
                  std::string_view text, std::uint32_t line) {
-  std::uint32_t id = out.pool.intern(text);
+  ChunkOut::LastString& last = out.last_string[slot];
+  std::uint32_t id;
+  if (last.set && last.text.size() == text.size() &&
+      (text.empty() || std::memcmp(last.text.data(), text.data(), text.size()) == 0)) {
+    id = last.id;
+  } else {
+    id = out.pool.intern(text);
+    last = {text, id, true};
+  }
   model::Column& column = out.columns[slot];
   column.strings.push_back(id);
   if (def.type != model::FieldType::Enum || def.enum_values.empty()) return;

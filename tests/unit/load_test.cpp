@@ -552,6 +552,35 @@ const char* const kBadCsvErrors =
     "warning DAT6008 accounts.csv:9 accounts.tier: \"gold\" is not one of strategic, key, growth, standard\n"
     "error DAT6002 accounts.csv:10 malformed CSV record: a quoted field is not closed before the end of the file\n";
 
+// A value repeated on consecutive rows is taken from the chunk's last-value cache instead of the
+// pool: it must give the same strings, the same links, a warning per row for a bad enum value, and
+// survive a bad record between the repeats (its values stay in the pool, the row is dropped).
+TEST(LoadBasic, RepeatedValuesOnConsecutiveRows) {
+  TempDir dir;
+  dir.write("accounts.jsonl",
+            "{\"id\":\"a1\",\"name\":\"A\",\"owner_id\":\"u1\",\"tier\":\"gold\"}\n"
+            "{\"id\":\"a2\",\"name\":\"A\",\"owner_id\":\"u1\",\"tier\":\"gold\"}\n"
+            "{\"id\":\"a3\",\"owner_id\":\"u2\",\"tier\":\"key\",\"name\":{}}\n"
+            "{\"id\":\"a4\",\"name\":\"\",\"owner_id\":\"u2\",\"tier\":\"key\"}\n"
+            "{\"id\":\"a5\",\"name\":\"\",\"owner_id\":\"u2\",\"tier\":\"key\"}\n"
+            "{\"id\":\"a6\",\"name\":\"B\",\"owner_id\":\"u1\",\"tier\":\"key\"}\n");
+  dir.write("users.jsonl", "{\"id\":\"u1\"}\n{\"id\":\"u2\"}\n");
+  Fields fields{{"accounts", {"name", "owner_id", "tier"}}, {"users", {}}};
+  auto l = load_dir(dir.str(), &fields, load::BadRecordPolicy::Skip);
+  ASSERT_TRUE(l->ok);
+  EXPECT_EQ(join(diagnostics(l->sink, dir.str())),
+            "warning DAT6008 accounts.jsonl:1 accounts.tier: \"gold\" is not one of strategic, key, growth, standard\n"
+            "warning DAT6008 accounts.jsonl:2 accounts.tier: \"gold\" is not one of strategic, key, growth, standard\n"
+            "warning DAT6003 accounts.jsonl:3 accounts.name: expected a string, got an object\n");
+  const model::Dataset& ds = *l->dataset;
+  EXPECT_EQ(dump(ds, *ds.table("accounts")),
+            (std::vector<std::string>{"a1 | name=\"A\" | owner_id=\"u1\"@0 | tier=\"gold\"",
+                                      "a2 | name=\"A\" | owner_id=\"u1\"@0 | tier=\"gold\"",
+                                      "a4 | name=\"\" | owner_id=\"u2\"@1 | tier=\"key\"",
+                                      "a5 | name=\"\" | owner_id=\"u2\"@1 | tier=\"key\"",
+                                      "a6 | name=\"B\" | owner_id=\"u1\"@0 | tier=\"key\""}));
+}
+
 TEST(LoadBad, CsvFailAndSkip) {
   auto fail = load_dir(kData + "/bad_csv", &kBadFields);
   EXPECT_FALSE(fail->ok);
