@@ -52,11 +52,28 @@ class PipelineBackend : public serve::Backend {
     options_.sets = config.sets;
     options_.data_dir = config.data_dir;
     options_.rapport_version = RAPPORT_VERSION;
+    source_file_ = config.source_file;
   }
 
   Loaded load(double as_of) override {
     Loaded loaded;
     PipelineOptions options = options_;
+    // A CRM source is fetched afresh at every load (start, reload, scheduled refresh) into a
+    // scratch folder that lives until the data is in memory.
+    std::optional<ScratchFolder> fetched;
+    if (!source_file_.empty()) {
+      std::string data_dir;
+      if (auto status = fetch_source("serve", source_file_, fetched, data_dir, true, false)) {
+        diag::DiagnosticSink sink;  // the fetch's own diagnostics went to stderr, with the log
+        sink.error(diag::Code::DataFileMissing, nullptr, {},
+                   "the snapshot's data could not be fetched from the CRM (rapport fetch exit " + std::to_string(*status) +
+                       "); the log shows why")
+            .where = source_file_;
+        describe(sink, loaded.diagnostics_json, loaded.diagnostics_text);
+        return loaded;
+      }
+      options.data_dir = data_dir;
+    }
     Pipeline pipeline;
     prepare(options, pipeline);
     if (pipeline.exit_code == kExitClean) {
@@ -158,6 +175,7 @@ class PipelineBackend : public serve::Backend {
   }
 
   PipelineOptions options_;
+  std::string source_file_;
 };
 
 }  // namespace

@@ -164,17 +164,21 @@ std::optional<Config> load_config(const std::string& path, diag::DiagnosticSink&
     return std::nullopt;
   }
   const YAML::Node& n = *root;
-  r.keys(n, {"version", "listen", "data", "packs", "params", "set", "as_of", "reload", "limits", "log_format", "auth",
+  r.keys(n, {"version", "listen", "data", "source", "packs", "params", "set", "as_of", "reload", "limits", "log_format", "auth",
             "writeback"},
          "the serve file");
   if (n["version"] && !(n["version"].IsScalar() && n["version"].Scalar() == "1")) {
     r.error(n["version"], "this Rapport reads serve files of `version: 1`");
   }
   if (n["listen"]) read_listen(r, n["listen"], config);
-  if (n["data"]) {
+  if (n["data"] && n["source"]) {
+    r.error(n["source"], "give the snapshot's data with one of `data` (a folder of files) or `source` (a CRM source file), not both");
+  } else if (n["data"]) {
     if (auto p = r.path(n["data"], "data")) config.data_dir = *p;
+  } else if (n["source"]) {
+    if (auto p = r.path(n["source"], "source")) config.source_file = *p;
   } else {
-    r.error(n, "say where the snapshot's data comes from: `data: FOLDER` (canonical files)");
+    r.error(n, "say where the snapshot's data comes from: `data: FOLDER` (canonical files) or `source: source.yaml` (a CRM)");
   }
   if (n["packs"]) {
     config.packs = r.paths(n["packs"], "packs", "[../rulesets/portfolio]");

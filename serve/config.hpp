@@ -50,6 +50,7 @@ struct Config {
   LogFormat log_format = LogFormat::Text;
 
   std::string data_dir;
+  std::string source_file;  // a CRM source (connectors/source): fetched at every (re)load instead of `data`
   std::vector<std::string> packs;
   std::vector<std::string> param_files;
   std::vector<std::string> sets;  // name=value

@@ -92,6 +92,55 @@ TEST(ServeConfig, MistakesAreReportedAtTheirPlaceWithAHint) {
   }
 }
 
+// `source:` instead of `data:`: the snapshot is fetched through a CRM source at every load (here a
+// `kind: files` source, which runs the fetch path without a network); the findings equal those of
+// the same data given with `data:`.
+TEST(ServeSource, TheSnapshotIsFetchedFromTheSource) {
+  Fixture direct;
+  Fixture fetched;
+  write(fetched.dir.path() / "source.yaml",
+        "kind: files\npath: " + (direct.dir.path() / "data").string() + "\nobjects: [users, accounts]\n");
+  write(fetched.dir.path() / "serve.yaml", "version: 1\nlisten: { port: 0 }\nsource: source.yaml\npacks: [packs]\n"
+                                           "as_of: 2026-11-01\nreload: { watch: false }\n");
+  std::string from_data, from_source;
+  {
+    Running server(direct);
+    auto answer = send("GET", server.url("/v1/findings"));
+    ASSERT_EQ(answer.status, 200);
+    from_data = answer.body;
+  }
+  {
+    Running server(fetched);
+    auto ready = send("GET", server.url("/readyz"));
+    EXPECT_EQ(ready.status, 200) << ready.body;
+    EXPECT_NE(ready.body.find("\"records\": 6"), std::string::npos) << ready.body;
+    auto answer = send("GET", server.url("/v1/findings"));
+    ASSERT_EQ(answer.status, 200);
+    from_source = answer.body;
+  }
+  EXPECT_NE(from_data.find("\"fingerprint\""), std::string::npos) << from_data;
+  EXPECT_EQ(from_source, from_data);
+}
+
+TEST(ServeSource, DataAndSourceTogetherOrNeither) {
+  TempDir dir;
+  auto load = [&](const std::string& text) {
+    write(dir.path() / "serve.yaml", text);
+    diag::DiagnosticSink sink;
+    auto config = load_config((dir.path() / "serve.yaml").string(), sink);
+    EXPECT_FALSE(config);
+    std::string out;
+    for (const auto& d : sink.sorted()) out += std::string(diag::code_id(d.code)) + " " + d.message + "\n";
+    return out;
+  };
+  EXPECT_EQ(load("version: 1\ndata: data\nsource: source.yaml\npacks: [packs]\n"),
+            "SRV9001 give the snapshot's data with one of `data` (a folder of files) or `source` (a CRM source file), "
+            "not both\n");
+  EXPECT_EQ(load("version: 1\npacks: [packs]\n"),
+            "SRV9001 say where the snapshot's data comes from: `data: FOLDER` (canonical files) or `source: source.yaml` "
+            "(a CRM)\n");
+}
+
 TEST(ServeConfig, TheExampleLoads) {
   diag::DiagnosticSink sink;
   auto config = load_config(std::string(RAPPORT_SOURCE_DIR) + "/examples/serve.yaml", sink);
