@@ -85,6 +85,8 @@ std::optional<Response> check_hubspot_signature(const Request& request, const Hu
     std::size_t used = 0;
     millis = std::stod(timestamp, &used);
     if (used != timestamp.size()) throw std::invalid_argument("trailing text");
+    // "nan" and "inf" parse as numbers, and a NaN age would pass the window check below.
+    if (!std::isfinite(millis)) throw std::invalid_argument("not a finite number");
   } catch (const std::exception&) {
     return unauthorized("invalid_timestamp", "X-HubSpot-Request-Timestamp must be milliseconds since the epoch");
   }
