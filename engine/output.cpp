@@ -33,6 +33,12 @@ class Chunked {
     if (buffer_.size() >= kChunk) flush();
     return *this;
   }
+  /// Lets `render` append to the buffer in place.
+  template <typename Render>
+  void append(Render render) {
+    render(buffer_);
+    if (buffer_.size() >= kChunk) flush();
+  }
   void finish() { flush(); }
 
  private:
@@ -156,25 +162,62 @@ void render_text(const EvalResult& result, const RunInfo& info, bool color, cons
   out.finish();
 }
 
-std::string finding_json(const Finding& f) {
-  std::string out = "{";
-  out += "\"pack\": " + json_string(f.pack) + ", \"pack_version\": " + json_string(f.pack_version) +
-         ", \"rule\": " + json_string(f.rule) + ", \"title\": " + json_string(f.title) +
-         ", \"severity\": " + json_string(dsl::severity_name(f.severity)) +
-         ", \"base_severity\": " + json_string(dsl::severity_name(f.base_severity)) + ", \"subject\": {";
-  if (f.value_subject) {
-    out += "\"entity\": " + json_string(f.subject_entity) + ", \"value\": " + json_string(f.subject_id);
-  } else {
-    out += "\"entity\": " + json_string(f.subject_entity) + ", \"id\": " + json_string(f.subject_id);
-    if (!f.subject_name.empty()) out += ", \"name\": " + json_string(f.subject_name);
+namespace {
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  diag::json_escape_to(out, s);
+  out += '"';
+}
+
+/// finding_json(f) appended to `out` (a million findings: no temporaries per field).
+void append_finding_json(std::string& out, const Finding& f) {
+  out += "{\"pack\": ";
+  append_json_string(out, f.pack);
+  out += ", \"pack_version\": ";
+  append_json_string(out, f.pack_version);
+  out += ", \"rule\": ";
+  append_json_string(out, f.rule);
+  out += ", \"title\": ";
+  append_json_string(out, f.title);
+  out += ", \"severity\": ";
+  append_json_string(out, dsl::severity_name(f.severity));
+  out += ", \"base_severity\": ";
+  append_json_string(out, dsl::severity_name(f.base_severity));
+  out += ", \"subject\": {\"entity\": ";
+  append_json_string(out, f.subject_entity);
+  out += f.value_subject ? ", \"value\": " : ", \"id\": ";
+  append_json_string(out, f.subject_id);
+  if (!f.value_subject && !f.subject_name.empty()) {
+    out += ", \"name\": ";
+    append_json_string(out, f.subject_name);
   }
-  out += "}, \"message\": " + json_string(f.message) + ", \"remedy\": " + json_string(f.remedy) + ", \"tags\": [";
-  for (std::size_t t = 0; t < f.tags.size(); ++t) out += (t ? ", " : "") + json_string(f.tags[t]);
+  out += "}, \"message\": ";
+  append_json_string(out, f.message);
+  out += ", \"remedy\": ";
+  append_json_string(out, f.remedy);
+  out += ", \"tags\": [";
+  for (std::size_t t = 0; t < f.tags.size(); ++t) {
+    if (t) out += ", ";
+    append_json_string(out, f.tags[t]);
+  }
   out += "], \"evidence\": {";
   for (std::size_t e = 0; e < f.evidence.size(); ++e) {
-    out += (e ? ", " : "") + json_string(f.evidence[e].name) + ": " + f.evidence[e].json;
+    if (e) out += ", ";
+    append_json_string(out, f.evidence[e].name);
+    out += ": ";
+    out += f.evidence[e].json;
   }
-  out += "}, \"fingerprint\": " + json_string(f.fingerprint) + "}";
+  out += "}, \"fingerprint\": ";
+  append_json_string(out, f.fingerprint);
+  out += '}';
+}
+
+}  // namespace
+
+std::string finding_json(const Finding& f) {
+  std::string out;
+  append_finding_json(out, f);
   return out;
 }
 
@@ -214,7 +257,7 @@ void render_json(const EvalResult& result, const RunInfo& info, const ReportWrit
   for (std::size_t i = 0; i < result.findings.size(); ++i) {
     const Finding& f = result.findings[i];
     out += i ? ",\n    " : "\n    ";
-    out += finding_json(f);
+    out.append([&f](std::string& buffer) { append_finding_json(buffer, f); });
   }
   out += result.findings.empty() ? "]\n}\n" : "\n  ]\n}\n";
   out.finish();
