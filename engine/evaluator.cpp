@@ -52,6 +52,17 @@ struct Frame {
   mutable std::unordered_map<int, std::vector<std::uint32_t>> maps;
 };
 
+/// Makes `frame` the subject frame (level 1 under `global`) of the `lanes` subjects in `var`.
+void set_subject_frame(Frame& frame, const Frame& global, Vec var, std::size_t lanes, std::vector<Vec>& lets) {
+  frame.parent = &global;
+  frame.level = 1;
+  frame.lets = &lets;
+  frame.var = std::move(var);
+  frame.var.lanes = lanes;
+  frame.lanes = lanes;
+  frame.parent_lane.assign(lanes, 0);
+}
+
 Vec constant_of(Kind kind, std::size_t lanes_hint = 1) {
   Vec v;
   v.kind = kind;
@@ -1344,27 +1355,22 @@ void Evaluator::run_rule(const dsl::CompiledRule& rule, EvalResult& result) {
 
   // The subject frame: one lane per subject.
   Vec subjects = this->subjects(rule, global);
-  Frame subject;
-  subject.parent = &global;
-  subject.level = 1;
-  std::vector<Vec> lets;
-  subject.lets = &lets;
+  const std::size_t b = subjects.begin(0), e = subjects.end(0);
+  Vec var;
   if (rule.subject_kind == dsl::SubjectKind::Rows) {
-    subject.var.kind = Kind::Row;
-    subject.var.row.assign(subjects.row.begin() + subjects.begin(0), subjects.row.begin() + subjects.end(0));
-    subject.lanes = subject.var.row.size();
+    var.kind = Kind::Row;
+    var.row.assign(subjects.row.begin() + b, subjects.row.begin() + e);
   } else {
-    std::size_t b = subjects.begin(0), e = subjects.end(0);
-    subject.var.kind = subjects.element;
+    var.kind = subjects.element;
     if (storage_of(subjects.element) == Storage::String) {
-      subject.var.str.assign(subjects.str.begin() + b, subjects.str.begin() + e);
+      var.str.assign(subjects.str.begin() + b, subjects.str.begin() + e);
     } else {
-      subject.var.num.assign(subjects.num.begin() + b, subjects.num.begin() + e);
+      var.num.assign(subjects.num.begin() + b, subjects.num.begin() + e);
     }
-    subject.lanes = e - b;
   }
-  subject.var.lanes = subject.lanes;
-  subject.parent_lane.assign(subject.lanes, 0);
+  Frame subject;
+  std::vector<Vec> lets;
+  set_subject_frame(subject, global, std::move(var), e - b, lets);
   summary.subjects = subject.lanes;
 
   judge(rule, global, subject, summary, result.findings);
@@ -1756,14 +1762,8 @@ const Vec& SubjectProbe::subjects() {
 void SubjectProbe::focus(const Vec& subject) {
   State& s = *state_;
   s.subject = Frame{};
-  s.subject.parent = &s.global;
-  s.subject.level = 1;
-  s.subject.lanes = 1;
-  s.subject.parent_lane.assign(1, 0);
-  s.subject.var = subject;
+  set_subject_frame(s.subject, s.global, subject, 1, s.lets);
   s.subject.var.constant = false;
-  s.subject.var.lanes = 1;
-  s.subject.lets = &s.lets;
   s.focused = true;
   RuleSummary summary;
   std::vector<Finding> findings;
@@ -1848,16 +1848,13 @@ void SubjectEvaluator::evaluate_rows(const dsl::CompiledRule& rule, std::span<co
   std::vector<std::int32_t> subjects = state_->evaluator.subjects_among(rule, global, rows);
   summary.subjects += subjects.size();
   if (subjects.empty()) return;
+  Vec var;
+  var.kind = Kind::Row;
+  const std::size_t lanes = subjects.size();
+  var.row = std::move(subjects);
   Frame subject;
-  subject.parent = &global;
-  subject.level = 1;
   std::vector<Vec> lets;
-  subject.lets = &lets;
-  subject.var.kind = Kind::Row;
-  subject.var.row = std::move(subjects);
-  subject.lanes = subject.var.row.size();
-  subject.var.lanes = subject.lanes;
-  subject.parent_lane.assign(subject.lanes, 0);
+  set_subject_frame(subject, global, std::move(var), lanes, lets);
   state_->evaluator.judge(rule, global, subject, summary, findings);
 }
 
