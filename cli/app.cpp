@@ -194,6 +194,7 @@ int command_check(const std::vector<std::string>& args) {
   auto load_started = Clock::now();
   if (pipeline.exit_code == kExitClean) load_data(options, pipeline);
   double load_seconds = seconds_since(load_started);
+  const std::string load_peak = timings ? peak_memory_text() : std::string();
   print_diagnostics(pipeline.sink, common);
   if (pipeline.exit_code != kExitClean) return pipeline.exit_code;
   for (const auto& rule : rules) {
@@ -214,8 +215,9 @@ int command_check(const std::vector<std::string>& args) {
   auto eval_started = Clock::now();
   engine::EvalResult result = evaluate_all(pipeline, eval_options);
   if (timings) {
-    std::fprintf(stderr, "timings: parse+check %.3f s, load %.3f s (%zu records), evaluate %.3f s\n", compile_seconds,
-                 load_seconds, pipeline.stats.records, seconds_since(eval_started));
+    std::fprintf(stderr, "timings: parse+check %.3f s, load %.3f s (%zu records, peak memory %s), evaluate %.3f s (peak %s)\n",
+                 compile_seconds, load_seconds, pipeline.stats.records, load_peak.c_str(), seconds_since(eval_started),
+                 peak_memory_text().c_str());
     for (const auto& rule : result.rules) {
       std::fprintf(stderr, "  %-40s %9.1f ms  %8zu subjects  %7zu findings\n", rule.rule.c_str(), rule.milliseconds,
                    rule.subjects, rule.findings);
@@ -236,12 +238,20 @@ int command_check(const std::vector<std::string>& args) {
     else if (format == "csv") engine::render_csv(result, write);
     else engine::render_text(result, info, color, write);
   };
+  auto report_started = Clock::now();
   if (!deliver_report("check", output, render)) return kExitUsage;
+  if (timings) {
+    std::fprintf(stderr, "timings: report %.3f s (%zu findings, peak memory %s)\n", seconds_since(report_started),
+                 result.findings.size(), peak_memory_text().c_str());
+  }
   if (!output.empty() && !common.quiet) {
     std::cerr << "wrote " << result.findings.size() << " finding(s) to " << output << " ("
               << engine::severity_counts(result.findings) << ")\n";
   }
-  return findings_exit(*threshold, result.findings);
+  const int exit_code = findings_exit(*threshold, result.findings);
+  leave_for_exit(std::move(result));
+  leave_for_exit(std::move(pipeline.dataset));
+  return exit_code;
 }
 
 int command_lint(const std::vector<std::string>& args) {

@@ -1,5 +1,6 @@
 // Small helpers the subcommands share.
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -32,6 +33,15 @@ void print_errors(const diag::DiagnosticSink& sink, const std::string& format, c
   diag::RenderOptions render;
   render.color = color_wanted(color, stderr);
   std::cerr << diag::render_text(errors, render);
+}
+
+std::string peak_memory_text() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return "unknown";
+  const auto megabytes = static_cast<unsigned long long>(usage.ru_maxrss) * 1024 / 1000000;  // ru_maxrss: KiB
+  std::string digits = std::to_string(megabytes);
+  for (std::size_t i = digits.size(); i > 3; i -= 3) digits.insert(i - 3, ",");
+  return digits + " MB";
 }
 
 int usage_error(const std::string& command, const std::string& synopsis, const std::string& message) {

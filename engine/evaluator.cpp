@@ -1444,15 +1444,21 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
   if (std::size_t needed = findings.size() + firing.size(); findings.capacity() < needed) {
     findings.reserve(std::max(needed, 2 * findings.capacity()));  // one move of the earlier findings, at most
   }
+  // The rule's metadata, shared by all its findings.
+  const SharedString pack(pack_.name), version(pack_.version), rule_id(rule.id), title(rule.title),
+      entity(rule.subject_entity);
+  const SharedStrings tags(rule.tags);
+  std::vector<SharedString> let_names;
+  for (const auto& let : rule.lets) let_names.emplace_back(let.name);
   for (std::size_t i = 0; i < firing.size(); ++i) {
     Finding finding;
-    finding.pack = pack_.name;
-    finding.pack_version = pack_.version;
-    finding.rule = rule.id;
-    finding.title = rule.title;
+    finding.pack = pack;
+    finding.pack_version = version;
+    finding.rule = rule_id;
+    finding.title = title;
     finding.base_severity = rule.severity;
     finding.severity = severity[i];
-    finding.subject_entity = rule.subject_entity;
+    finding.subject_entity = entity;
     if (table) {
       std::int32_t r = selected.var.row[i];
       finding.subject_id = std::string(data_.strings.view(table->ids[r]));
@@ -1463,12 +1469,10 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
     }
     finding.message = std::move(messages[i]);
     finding.remedy = std::move(remedies[i]);
-    finding.tags = rule.tags;
+    finding.tags = tags;
     finding.evidence.reserve(rule.lets.size());
     for (std::size_t l = 0; l < rule.lets.size(); ++l) {
-      finding.evidence.push_back(
-          {rule.lets[l].name, evidence_json(selected_lets[l], rule.lets[l].value.type, i, data_),
-           format_lane(selected_lets[l], rule.lets[l].value.type, i, data_)});
+      finding.evidence.push_back({let_names[l], evidence_json(selected_lets[l], rule.lets[l].value.type, i, data_)});
     }
     finding.fingerprint = fingerprint(finding.pack, finding.rule, finding.subject_entity, finding.subject_id);
     findings.push_back(std::move(finding));
@@ -1676,17 +1680,26 @@ EvalResult evaluate(const std::vector<PackToEvaluate>& packs, model::Dataset& da
   unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   threads = static_cast<unsigned>(std::min<std::size_t>(threads, tasks.size()));
 
-  // Workers take tasks in order. Each keeps an evaluator per pack (its run-level caches), so
-  // evaluators are never shared; the dataset's string pool takes their strings with
-  // intern_shared(). Results land in their task's slot: the merge below doesn't depend on which
-  // thread ran what.
+  // Workers take the likely longest tasks first (the subject table's rows times the rule's lets
+  // and condition), so that a long rule started last doesn't keep one core busy alone at the
+  // end. Each keeps an evaluator per pack (its run-level caches), so evaluators are never shared;
+  // the dataset's string pool takes their strings with intern_shared(). Results land in their
+  // task's slot: the merge below doesn't depend on which thread ran what, nor in what order.
+  std::vector<std::size_t> order(tasks.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  auto estimate = [&](const Task& task) {
+    const model::Table* table = data.table(task.rule->subject_entity);
+    return static_cast<double>(table ? table->size() : 0) * static_cast<double>(1 + task.rule->lets.size());
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return estimate(tasks[a]) > estimate(tasks[b]); });
   std::atomic<std::size_t> next{0};
   std::exception_ptr failure;
   std::mutex failure_mutex;
   auto worker = [&] {
     std::vector<std::unique_ptr<Evaluator>> evaluators(packs.size());
     for (std::size_t t = next++; t < tasks.size(); t = next++) {
-      Task& task = tasks[t];
+      Task& task = tasks[order[t]];
       const PackToEvaluate& pack = packs[task.pack];
       try {
         if (!task.rule->enabled) {

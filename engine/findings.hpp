@@ -2,7 +2,11 @@
 // Findings: what a rule reports about one subject, and the run's per-rule counts.
 
 #include <cstddef>
+#include <initializer_list>
+#include <memory>
+#include <ostream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -10,27 +14,95 @@
 
 namespace rapport::engine {
 
+/// An immutable string whose copies share one allocation: the pack, rule, title, subject entity
+/// and tags that every finding of a rule repeats (a million findings would otherwise hold a
+/// million copies of each). Reads like a `const std::string`.
+class SharedString {
+ public:
+  SharedString() = default;
+  SharedString(std::string text) : text_(std::make_shared<const std::string>(std::move(text))) {}  // NOLINT: implicit
+  SharedString(const char* text) : SharedString(std::string(text)) {}                                // NOLINT: implicit
+  explicit SharedString(std::string_view text) : SharedString(std::string(text)) {}
+
+  [[nodiscard]] const std::string& str() const { return text_ ? *text_ : empty_string(); }
+  operator const std::string&() const { return str(); }  // NOLINT: implicit, reads as a string
+  operator std::string_view() const { return str(); }    // NOLINT
+  [[nodiscard]] const char* c_str() const { return str().c_str(); }
+  [[nodiscard]] const char* data() const { return str().data(); }
+  [[nodiscard]] std::size_t size() const { return str().size(); }
+  [[nodiscard]] bool empty() const { return str().empty(); }
+  [[nodiscard]] auto begin() const { return str().begin(); }
+  [[nodiscard]] auto end() const { return str().end(); }
+
+  friend bool operator==(const SharedString& a, std::string_view b) { return a.str() == b; }
+  friend auto operator<=>(const SharedString& a, std::string_view b) { return std::string_view(a.str()) <=> b; }
+  friend bool operator==(const SharedString& a, const std::string& b) { return a.str() == b; }
+  friend auto operator<=>(const SharedString& a, const std::string& b) { return a.str() <=> b; }
+  friend bool operator==(const SharedString& a, const char* b) { return a.str() == b; }
+  friend auto operator<=>(const SharedString& a, const char* b) { return a.str() <=> b; }
+  friend bool operator==(const SharedString& a, const SharedString& b) { return a.str() == b.str(); }
+  friend auto operator<=>(const SharedString& a, const SharedString& b) { return a.str() <=> b.str(); }
+  friend std::string operator+(const std::string& a, const SharedString& b) { return a + b.str(); }
+  friend std::string operator+(std::string&& a, const SharedString& b) { return std::move(a) + b.str(); }
+  friend std::string operator+(const SharedString& a, const std::string& b) { return a.str() + b; }
+  friend std::string operator+(const char* a, const SharedString& b) { return a + b.str(); }
+  friend std::string operator+(const SharedString& a, const char* b) { return a.str() + b; }
+  friend std::string operator+(const SharedString& a, char b) { return a.str() + b; }
+  friend std::ostream& operator<<(std::ostream& out, const SharedString& text) { return out << text.str(); }
+
+ private:
+  static const std::string& empty_string() {
+    static const std::string empty;
+    return empty;
+  }
+  std::shared_ptr<const std::string> text_;
+};
+
+/// An immutable list of strings whose copies share one allocation (a rule's tags, repeated by
+/// each of its findings). Reads like a `const std::vector<std::string>`.
+class SharedStrings {
+ public:
+  SharedStrings() = default;
+  SharedStrings(std::vector<std::string> items)  // NOLINT: implicit
+      : items_(std::make_shared<const std::vector<std::string>>(std::move(items))) {}
+  SharedStrings(std::initializer_list<std::string> items) : SharedStrings(std::vector<std::string>(items)) {}
+
+  [[nodiscard]] const std::vector<std::string>& list() const { return items_ ? *items_ : empty_list(); }
+  operator const std::vector<std::string>&() const { return list(); }  // NOLINT: implicit
+  [[nodiscard]] std::size_t size() const { return list().size(); }
+  [[nodiscard]] bool empty() const { return list().empty(); }
+  [[nodiscard]] const std::string& operator[](std::size_t i) const { return list()[i]; }
+  [[nodiscard]] auto begin() const { return list().begin(); }
+  [[nodiscard]] auto end() const { return list().end(); }
+
+ private:
+  static const std::vector<std::string>& empty_list() {
+    static const std::vector<std::string> empty;
+    return empty;
+  }
+  std::shared_ptr<const std::vector<std::string>> items_;
+};
+
 /// One `let` value recorded with a finding.
 struct Evidence {
-  std::string name;
+  SharedString name;  // the let's
   std::string json;  // the value as JSON (numbers, strings, arrays truncated to 10 items)
-  std::string text;  // the value as a person reads it
 };
 
 struct Finding {
-  std::string pack;
-  std::string pack_version;
-  std::string rule;
-  std::string title;  // the rule's; its rationale is in the compiled pack
+  SharedString pack;
+  SharedString pack_version;
+  SharedString rule;
+  SharedString title;  // the rule's; its rationale is in the compiled pack
   dsl::Severity base_severity = dsl::Severity::Medium;
   dsl::Severity severity = dsl::Severity::Medium;  // after escalation
-  std::string subject_entity;  // "accounts"; for value subjects the entity the values come from
+  SharedString subject_entity;  // "accounts"; for value subjects the entity the values come from
   std::string subject_id;      // the row id, or the value
   bool value_subject = false;
   std::string subject_name;    // the row's `name` when it has one
   std::string message;
   std::string remedy;
-  std::vector<std::string> tags;
+  SharedStrings tags;
   std::vector<Evidence> evidence;
   std::string fingerprint;  // stable across runs: hash of pack, rule, entity and id
 };

@@ -74,6 +74,23 @@ TEST(DiagRender, JsonEscapeCopiesPlainRunsAndEscapesTheRest) {
   EXPECT_EQ(json_escape("\"\""), "\\\"\\\"");
 }
 
+TEST(DiagRender, JsonEscapeFindsEverySpecialByteWhereverItSitsInAWord) {
+  // Plain bytes are skipped 8 at a time: each special byte, at every offset within and across an
+  // 8-byte word, in a run of plain text, must still be escaped exactly as the byte-by-byte rules say.
+  const std::vector<std::pair<std::string, std::string>> specials = {
+      {"\"", "\\\""}, {"\\", "\\\\"}, {"\n", "\\n"}, {std::string(1, '\0'), "\\u0000"},
+      {"\x1f", "\\u001f"}, {"\xc3\xa9", "\xc3\xa9"}, {"\xff", "\\ufffd"}, {"\x7f", "\x7f"}, {" ", " "}};
+  for (const auto& [raw, escaped] : specials) {
+    for (std::size_t before = 0; before < 20; ++before) {
+      for (std::size_t after : {0, 1, 7, 8, 9, 17}) {
+        std::string text = std::string(before, 'a') + raw + std::string(after, 'z');
+        std::string expected = std::string(before, 'a') + escaped + std::string(after, 'z');
+        EXPECT_EQ(json_escape(text), expected) << "before " << before << ", after " << after;
+      }
+    }
+  }
+}
+
 TEST(DiagRender, DataDiagnosticsUseWhere) {
   DiagnosticSink sink;
   auto& d = sink.error(Code::WrongFieldType, nullptr, {}, "accounts.annual_revenue: expected a number, got \"lots\"");
