@@ -318,7 +318,7 @@ void parse_csv_chunk(const FilePlan& plan, std::size_t start, std::size_t end, s
       continue;
     }
     for (std::size_t s : plan.csv_absent_slots) out.columns[s].push_missing();  // fields the file lacks
-    out.ids.push_back(out.pool.intern(id_text));
+    out.ids.push_back(out.take_id(id_text));
     out.lines.push_back(line);
   }
   out.end_pos = pos;

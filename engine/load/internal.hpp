@@ -4,9 +4,9 @@
 //
 // Data flow: a file is mapped (MappedFile), split at line boundaries into chunks; each chunk is
 // parsed by a worker into a ChunkOut (its own columns, with strings interned into a chunk-local
-// LocalPool); the main thread merges chunks in file order into the Table, interning the chunk's
-// distinct strings into the shared StringPool (so StrIds are deterministic: first occurrence in
-// load order).
+// LocalPool, ids kept as text); the main thread merges chunks in file order into the Table,
+// interning the chunk's distinct strings and its ids into the shared StringPool (so StrIds are
+// deterministic: first occurrence in load order).
 
 #include <cstddef>
 #include <cstdint>
@@ -80,6 +80,30 @@ class Arena {
 
 /// model::StringPool::hash() of the bytes.
 std::uint64_t hash_bytes(const char* data, std::size_t size);
+
+/// memcmp(a, b, size) == 0 without a call for the short strings the loader compares most (keys,
+/// enum values, ids): up to 16 bytes as two overlapping words.
+inline bool same_bytes(const char* a, const char* b, std::size_t size) {
+  auto word = [](const char* p) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+  };
+  auto half = [](const char* p) {
+    std::uint32_t w;
+    std::memcpy(&w, p, 4);
+    return w;
+  };
+  if (size >= 8) {
+    if (size > 16) return std::memcmp(a, b, size) == 0;
+    return word(a) == word(b) && word(a + size - 8) == word(b + size - 8);
+  }
+  if (size >= 4) return half(a) == half(b) && half(a + size - 4) == half(b + size - 4);
+  for (std::size_t i = 0; i < size; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
 
 /// Chunk-local interning: distinct strings get dense local ids in first-occurrence order. The views
 /// point into the mapped file or the chunk's Arena and must stay valid until the chunk is merged.
@@ -158,10 +182,24 @@ struct ChunkOut {
   LocalPool pool;
   Arena arena;
   std::vector<std::unique_ptr<char[]>> padded_copies;  // lines copied for simdjson padding
-  std::vector<std::uint32_t> ids;    // local string ids
+  /// Ids are nearly all distinct, so interning them in the chunk's pool would cost a miss and an
+  /// insert per row for nothing: they are kept as text, with their hash and their place among
+  /// the pool's strings, and the merge interns them into the shared pool at that place (StrIds
+  /// stay in first-occurrence order). Every id read is kept, a rejected record's too, as the
+  /// rejected record's other strings stay in the pool: which records are kept doesn't change the
+  /// order of the strings.
+  struct IdText {
+    std::string_view text;
+    std::uint64_t hash = 0;
+    std::uint32_t strings_before = 0;  // pool.size() when the id was read
+  };
+  std::vector<IdText> id_texts;
+  std::vector<std::uint32_t> ids;    // per row, the index of its id in id_texts
   std::vector<std::uint32_t> lines;  // chunk-relative 0-based line of each row
   std::vector<model::Column> columns;  // one per FilePlan field; strings hold local ids
-  std::vector<std::vector<std::uint8_t>> enum_cache;  // per slot, per local id: 0 unknown, 1 ok, 2 bad
+  /// Per Enum slot, the local id of each of the enum's values (kMissingStr until seen): a value
+  /// is recognized by comparing it with the enum's few values, without hashing it.
+  std::vector<std::vector<std::uint32_t>> enum_ids;
   /// Per slot, the last string interned and its local id: exports often repeat a value on
   /// consecutive rows (an activity's account and owner), and comparing with it costs less than
   /// hashing and probing the pool.
@@ -169,6 +207,7 @@ struct ChunkOut {
     std::string_view text;
     std::uint32_t id = 0;
     bool set = false;
+    bool bad = false;  // an Enum value not among the enum's values
   };
   std::vector<LastString> last_string;
 
@@ -183,6 +222,8 @@ struct ChunkOut {
   void init(const FilePlan& plan);
   /// Drops rows from `row` on (a record that turned out bad).
   void truncate(std::size_t row);
+  /// Keeps a record's id (see IdText); returns its index for `ids`.
+  std::uint32_t take_id(std::string_view text);
   void add_issue(std::uint32_t line, IssueKind kind, diag::Code code, std::string message, std::string help = {});
 };
 

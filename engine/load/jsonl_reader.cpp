@@ -1,9 +1,16 @@
 // JSONL chunks with simdjson On-Demand.
 //
+// A chunk is first parsed as one document stream (iterate_many: stage 1 runs over a whole batch
+// instead of once per line). Line numbers come from the records' offsets. Anything unusual in the
+// chunk (a malformed or rejected record, a record not alone on its line) makes the chunk be
+// parsed again line by line, one iterate() per line, which words every diagnostic; so the
+// results, diagnostics included, are those of the per-line path.
+//
 // Padding: simdjson reads up to SIMDJSON_PADDING bytes past a document (their content doesn't
 // matter). A line parsed in place inside the mapped file has the rest of the file after it, so only
 // lines ending within SIMDJSON_PADDING bytes of the end of the file are copied into a padded buffer
-// (kept in the ChunkOut, because interned views may point into it).
+// (kept in the ChunkOut, because interned views may point into it). A stream over the file's last
+// chunk runs on a padded copy of the chunk.
 //
 // Strings without backslashes are taken from the raw token (a view into the input, no copy);
 // strings with escapes are unescaped by simdjson and copied into the chunk's Arena.
@@ -20,7 +27,14 @@ struct JsonParser {
   simdjson::ondemand::parser parser;
 };
 
-JsonParserPtr make_json_parser() { return JsonParserPtr(new JsonParser); }
+JsonParserPtr make_json_parser() {
+  JsonParserPtr json(new JsonParser);
+#ifdef SIMDJSON_THREADS_ENABLED
+  // The loader's workers already keep the cores busy: no lookahead thread per document stream.
+  json->parser.threaded = false;
+#endif
+  return json;
+}
 
 void JsonParserDeleter::operator()(JsonParser* parser) const { delete parser; }
 
@@ -28,6 +42,13 @@ namespace {
 
 namespace od = simdjson::ondemand;
 using model::FieldType;
+
+/// cached_slot(): the key is not the one cached at its position.
+constexpr int kUncached = -3;
+
+/// Bytes per stage-1 pass of a document stream; a record longer than this falls back to the
+/// per-line path (which grows the parser as needed).
+constexpr std::size_t kStreamBatchBytes = 1u << 20;
 
 std::string_view trim_token(std::string_view token) {
   while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\r' || token.back() == '\n')) {
@@ -113,6 +134,58 @@ class LineParser {
     }
   }
 
+  /// Parses the records of [start, end) with one document stream. Returns false, leaving `out`
+  /// to be reset, at anything the per-line path would report or treat differently: a JSON or
+  /// record error, a record that is not an object, two records on a line or one spread over
+  /// several lines, bytes left over at the end. Only the per-line path words diagnostics.
+  bool parse_stream(std::size_t start, std::size_t end) {
+    const char* base = plan_.data + start;
+    const std::size_t length = end - start;
+    if (plan_.size - end < simdjson::SIMDJSON_PADDING) {
+      // The file's last chunk: simdjson reads past the end of its input.
+      auto copy = std::make_unique<char[]>(length + simdjson::SIMDJSON_PADDING);
+      std::memcpy(copy.get(), base, length);
+      std::memset(copy.get() + length, ' ', simdjson::SIMDJSON_PADDING);
+      base = copy.get();
+      out_.padded_copies.push_back(std::move(copy));
+    }
+    od::document_stream stream;
+    if (parser_.iterate_many(base, length, kStreamBatchBytes).get(stream)) return false;
+    std::size_t pos = 0;     // just past the previous record's line
+    std::uint32_t line = 0;  // chunk-relative line at `pos`
+    // Between records only blank lines (the per-line path skips them); counts their newlines.
+    auto blank_until = [&](std::size_t to) {
+      for (; pos < to; ++pos) {
+        const char c = base[pos];
+        if (c == '\n') {
+          ++line;
+        } else if (c != ' ' && c != '\t' && c != '\r') {
+          return false;
+        }
+      }
+      return true;
+    };
+    RecordError error;
+    for (auto it = stream.begin(); it != stream.end(); ++it) {
+      od::document_reference doc;
+      if ((*it).get(doc)) return false;
+      const std::size_t at = it.current_index();
+      // A record starting before `pos` shares the previous record's line; one spread over lines
+      // leaves its rest between the two records, which blank_until() refuses.
+      if (at < pos || !blank_until(at)) return false;
+      const void* nl = std::memchr(base + at, '\n', length - at);
+      const std::size_t line_end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - base) : length;
+      line_end_ = base + line_end;
+      line_ = line;
+      od::object object;
+      if (doc.get_object().get(object) || !parse_fields(object, error) || !finish_record(error)) return false;
+      pos = line_end;
+    }
+    if (!blank_until(length)) return false;
+    out_.newlines = line;
+    return true;
+  }
+
  private:
   bool malformed(RecordError& error, simdjson::error_code code) {
     error.code = diag::Code::MalformedRecord;
@@ -139,6 +212,21 @@ class LineParser {
     return code == simdjson::SUCCESS;
   }
 
+  /// The slot of the key at `position` when it is the key last seen there (exports write the
+  /// same keys in the same order on every line): compared in place in the input, without looking
+  /// for its end first. A cached key has no backslash or quote, so a match followed by '"' is
+  /// the whole key. Else kUncached.
+  int cached_slot(od::field& field, std::size_t position) {
+    if (position >= cache_keys_.size()) return kUncached;
+    const char* raw = field.key().raw();
+    const std::string& cached = cache_keys_[position];
+    if (raw >= line_end_ || static_cast<std::size_t>(line_end_ - raw) <= cached.size() || raw[cached.size()] != '"' ||
+        !same_bytes(raw, cached.data(), cached.size())) {
+      return kUncached;
+    }
+    return cache_slots_[position];
+  }
+
   int slot_of(std::string_view key, std::size_t position) {
     if (position < cache_keys_.size() && cache_keys_[position] == key) return cache_slots_[position];
     int slot = kSkipColumn;
@@ -152,7 +240,7 @@ class LineParser {
         }
       }
     }
-    if (position < 64) {
+    if (position < 64 && key.find_first_of("\\\"") == std::string_view::npos) {
       if (cache_keys_.size() <= position) {
         cache_keys_.resize(position + 1);
         cache_slots_.resize(position + 1, kSkipColumn);
@@ -320,7 +408,7 @@ class LineParser {
     if (status == 2) return wrong_type(error, id_def(), type, value.raw_json_token());
     have_id = status == 0 && !text.empty();
     empty_id = status == 0 && text.empty();
-    if (have_id) id = out_.pool.intern(text);
+    if (have_id) id = out_.take_id(text);
     return true;
   }
 
@@ -342,22 +430,37 @@ class LineParser {
       }
       return malformed(error, code);
     }
+    if (!parse_fields(object, error)) return false;
+    const char* rest = nullptr;
+    if (doc.current_location().get(rest) == simdjson::SUCCESS) {
+      error.code = diag::Code::MalformedRecord;
+      error.message = "malformed JSON record: unexpected content after the object";
+      return false;
+    }
+    return finish_record(error);
+  }
+
+  /// The object's fields into the chunk's columns (the id into id_).
+  bool parse_fields(od::object& object, RecordError& error) {
     const std::size_t row = out_.ids.size();
     std::fill(seen_.begin(), seen_.end(), 0);
-    bool have_id = false;
-    bool empty_id = false;  // "id": "" (null counts as no id)
-    std::uint32_t id = 0;
+    have_id_ = false;
+    empty_id_ = false;
     std::size_t position = 0;
     for (auto field_result : object) {
-      od::field field;
-      code = std::move(field_result).get(field);
+      simdjson::error_code code = field_result.error();
       if (code) return malformed(error, code);
-      std::string_view key;
-      if (!key_of(field, key, code)) return malformed(error, code);
-      int slot = slot_of(key, position++);
+      od::field& field = field_result.value_unsafe();  // in place: no copy of the field per key
+      int slot = cached_slot(field, position);
+      if (slot == kUncached) {
+        std::string_view key;
+        if (!key_of(field, key, code)) return malformed(error, code);
+        slot = slot_of(key, position);
+      }
+      ++position;
       if (slot == kSkipColumn) continue;
       if (slot == kIdColumn) {
-        if (!parse_id(field.value(), error, have_id, empty_id, id)) return false;
+        if (!parse_id(field.value(), error, have_id_, empty_id_, id_)) return false;
         continue;
       }
       auto s = static_cast<std::size_t>(slot);
@@ -365,21 +468,20 @@ class LineParser {
       seen_[s] = 1;
       if (!parse_value(s, field.value(), error)) return false;
     }
-    const char* rest = nullptr;
-    if (doc.current_location().get(rest) == simdjson::SUCCESS) {
-      error.code = diag::Code::MalformedRecord;
-      error.message = "malformed JSON record: unexpected content after the object";
-      return false;
-    }
-    if (!have_id) {
+    return true;
+  }
+
+  /// Checks the id and completes the row (fields the record lacks are missing).
+  bool finish_record(RecordError& error) {
+    if (!have_id_) {
       error.code = diag::Code::MissingId;
-      error.message = plan_.entity + (empty_id ? ": record has an empty id" : ": record has no id");
+      error.message = plan_.entity + (empty_id_ ? ": record has an empty id" : ": record has no id");
       return false;
     }
     for (std::size_t s = 0; s < seen_.size(); ++s) {
       if (!seen_[s]) out_.columns[s].push_missing();
     }
-    out_.ids.push_back(id);
+    out_.ids.push_back(id_);
     out_.lines.push_back(line_);
     return true;
   }
@@ -392,6 +494,10 @@ class LineParser {
   std::vector<int> cache_slots_;
   const char* line_end_ = nullptr;
   std::uint32_t line_ = 0;
+  // The record being parsed: its id, and whether it has one ("id": "" is empty, null is none).
+  bool have_id_ = false;
+  bool empty_id_ = false;
+  std::uint32_t id_ = 0;
 };
 
 }  // namespace
@@ -400,6 +506,13 @@ void parse_jsonl_chunk(const FilePlan& plan, std::size_t start, std::size_t end,
   out.init(plan);
   out.start = start;
   LineParser lines(plan, parser, out);
+  if (lines.parse_stream(start, end)) {
+    out.end_pos = end;
+    return;
+  }
+  // Something in the chunk needs a diagnostic (or is unusual): parse it again line by line.
+  out.init(plan);
+  out.start = start;
   std::size_t pos = start;
   std::uint32_t line = 0;
   while (pos < end) {

@@ -316,21 +316,32 @@ class Loader {
     model::Table& table = *state.table;
     model::StringPool& strings = dataset_.strings;
 
-    // Local -> global strings, in local first-occurrence order (deterministic). The chunk pool
-    // already hashed each string; the shared pool's slots are prefetched a few strings ahead.
+    // Local -> global strings, in the chunk's first-occurrence order (deterministic): the local
+    // pool's strings, with each id at its place among them. The chunk already hashed every
+    // string; the shared pool's slots are prefetched a few strings ahead.
     const std::size_t pool_before = strings.size();
     const LocalPool& local_pool = out->pool;
     const std::size_t distinct = local_pool.size();
+    const std::vector<ChunkOut::IdText>& id_texts = out->id_texts;
     global_.resize(distinct);
+    id_global_.resize(id_texts.size());
     constexpr std::size_t kPrefetchAhead = 8;
-    for (std::size_t i = 0; i < std::min(kPrefetchAhead, distinct); ++i) {
-      strings.prefetch(local_pool.hash(static_cast<std::uint32_t>(i)));
+    std::size_t prefetched = 0;  // local strings prefetched
+    std::size_t next = 0;        // next local string to intern
+    auto intern_locals = [&](std::size_t until) {
+      const std::size_t ahead = std::min(until + kPrefetchAhead, distinct);
+      for (; prefetched < ahead; ++prefetched) strings.prefetch(local_pool.hash(static_cast<std::uint32_t>(prefetched)));
+      for (; next < until; ++next) {
+        auto local = static_cast<std::uint32_t>(next);
+        global_[next] = strings.intern(local_pool.view(local), local_pool.hash(local));
+      }
+    };
+    for (std::size_t k = 0; k < id_texts.size(); ++k) {
+      if (k + kPrefetchAhead < id_texts.size()) strings.prefetch(id_texts[k + kPrefetchAhead].hash);
+      intern_locals(id_texts[k].strings_before);
+      id_global_[k] = strings.intern(id_texts[k].text, id_texts[k].hash);
     }
-    for (std::size_t i = 0; i < distinct; ++i) {
-      if (i + kPrefetchAhead < distinct) strings.prefetch(local_pool.hash(static_cast<std::uint32_t>(i + kPrefetchAhead)));
-      auto local = static_cast<std::uint32_t>(i);
-      global_[i] = strings.intern(local_pool.view(local), local_pool.hash(local));
-    }
+    intern_locals(distinct);
     if (!state.reserved) reserve_for_file(state, *out, strings.size() - pool_before);
     if (row_of_str_.size() < strings.size()) row_of_str_.resize(strings.size(), model::kNoRow);
 
@@ -341,7 +352,7 @@ class Loader {
     std::size_t kept = 0;
     kept_local_.clear();
     for (std::size_t r = 0; r < rows; ++r) {
-      StrIdRef id = global_[out->ids[r]];
+      StrIdRef id = id_global_[out->ids[r]];
       std::int32_t& first = row_of_str_[id];
       if (first != model::kNoRow) {
         keep_[r] = 0;
@@ -419,7 +430,7 @@ class Loader {
     auto remap = [&](std::uint32_t local) { return local == model::kMissingStr ? model::kMissingStr : global_[local]; };
     for (std::size_t r = 0; r < rows; ++r) {
       if (!all && !keep_[r]) continue;
-      table.ids.push_back(global_[out.ids[r]]);
+      table.ids.push_back(id_global_[out.ids[r]]);
       table.source_lines.push_back(static_cast<std::uint32_t>(line_base + out.lines[r]));
     }
     for (const model::Column& local : out.columns) {
@@ -615,7 +626,8 @@ class Loader {
   bool cancel_ = false;
 
   // merge scratch
-  std::vector<model::StrId> global_;
+  std::vector<model::StrId> global_;     // per local string
+  std::vector<model::StrId> id_global_;  // per ChunkOut::id_texts entry
   std::vector<std::int32_t> row_of_str_;
   std::vector<std::uint8_t> keep_;
   std::vector<std::uint32_t> kept_local_;

@@ -179,7 +179,10 @@ std::uint32_t LocalPool::intern(std::string_view text) {
   for (;;) {
     std::uint32_t slot = slots_[at];
     if (!slot) break;
-    if (tags_[at] == tag && views_[slot - 1] == text) return slot - 1;
+    if (tags_[at] == tag && views_[slot - 1].size() == text.size() &&
+        same_bytes(views_[slot - 1].data(), text.data(), text.size())) {
+      return slot - 1;
+    }
     at = (at + 1) & mask_;
   }
   auto id = static_cast<std::uint32_t>(views_.size());
@@ -304,18 +307,25 @@ void ChunkOut::init(const FilePlan& plan) {
   pool.clear();
   arena.clear();
   padded_copies.clear();
+  id_texts.clear();
   ids.clear();
   lines.clear();
   issues.clear();
   fatal.clear();
   bad_records = bad_overflow = enum_warnings = enum_overflow = 0;
   columns.resize(plan.fields.size());
-  enum_cache.resize(plan.fields.size());
+  enum_ids.resize(plan.fields.size());
   last_string.assign(plan.fields.size(), LastString{});
   for (std::size_t i = 0; i < plan.fields.size(); ++i) {
-    columns[i].reset(plan.fields[i]);
-    enum_cache[i].clear();
+    const model::FieldDef& def = plan.fields[i];
+    columns[i].reset(def);
+    enum_ids[i].assign(def.type == model::FieldType::Enum ? def.enum_values.size() : 0, model::kMissingStr);
   }
+}
+
+std::uint32_t ChunkOut::take_id(std::string_view text) {
+  id_texts.push_back(IdText{text, hash_bytes(text.data(), text.size()), static_cast<std::uint32_t>(pool.size())});
+  return static_cast<std::uint32_t>(id_texts.size() - 1);
 }
 
 void ChunkOut::truncate(std::size_t row) {
@@ -449,28 +459,36 @@ void push_string(ChunkOut& out, std::size_t slot, const model::FieldDef& def, co
                  std::string_view text, std::uint32_t line) {
   ChunkOut::LastString& last = out.last_string[slot];
   std::uint32_t id;
-  if (last.set && last.text.size() == text.size() &&
-      (text.empty() || std::memcmp(last.text.data(), text.data(), text.size()) == 0)) {
+  bool bad = false;  // an Enum value not among the enum's values: a warning at every occurrence
+  if (last.set && last.text.size() == text.size() && same_bytes(last.text.data(), text.data(), text.size())) {
     id = last.id;
+    bad = last.bad;
   } else {
-    id = out.pool.intern(text);
-    last = {text, id, true};
-  }
-  model::Column& column = out.columns[slot];
-  column.strings.push_back(id);
-  if (def.type != model::FieldType::Enum || def.enum_values.empty()) return;
-  auto& cache = out.enum_cache[slot];
-  if (cache.size() <= id) cache.resize(out.pool.size(), 0);
-  if (cache[id] == 0) cache[id] = def.enum_rank(text) ? 1 : 2;
-  if (cache[id] == 2) {
-    std::string values;
-    for (std::size_t i = 0; i < def.enum_values.size(); ++i) {
-      if (i) values += ", ";
-      values += def.enum_values[i];
+    std::vector<std::uint32_t>& enum_ids = out.enum_ids[slot];
+    std::size_t rank = 0;  // FieldDef::enum_rank(), without a call to memcmp per value
+    for (; rank < enum_ids.size(); ++rank) {
+      const std::string& value = def.enum_values[rank];
+      if (value.size() == text.size() && same_bytes(value.data(), text.data(), text.size())) break;
     }
-    out.add_issue(line, IssueKind::EnumValue, diag::Code::BadEnumValueInData,
-                  entity + "." + def.name + ": \"" + display_text(text) + "\" is not one of " + values);
+    if (rank < enum_ids.size()) {
+      std::uint32_t& known = enum_ids[rank];
+      if (known == model::kMissingStr) known = out.pool.intern(text);
+      id = known;
+    } else {
+      id = out.pool.intern(text);
+      bad = !enum_ids.empty();
+    }
+    last = {text, id, true, bad};
   }
+  out.columns[slot].strings.push_back(id);
+  if (!bad) return;
+  std::string values;
+  for (std::size_t i = 0; i < def.enum_values.size(); ++i) {
+    if (i) values += ", ";
+    values += def.enum_values[i];
+  }
+  out.add_issue(line, IssueKind::EnumValue, diag::Code::BadEnumValueInData,
+                entity + "." + def.name + ": \"" + display_text(text) + "\" is not one of " + values);
 }
 
 }  // namespace rapport::load::detail

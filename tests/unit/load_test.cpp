@@ -786,6 +786,97 @@ TEST(LoadChunks, JsonlChunksAndThreadsAgree) {
   }
 }
 
+/// The shared pool's strings in StrId order (the order the loader interned them).
+std::vector<std::string> pool_strings(const Loaded& l) {
+  std::vector<std::string> out;
+  for (model::StrId id = 0; id < l.dataset->strings.size(); ++id) out.emplace_back(l.dataset->strings.view(id));
+  return out;
+}
+
+// A JSONL chunk is parsed as one simdjson document stream unless something in it needs a
+// diagnostic or is unusual; then the chunk is parsed again line by line. With one-line chunks the
+// good lines take the stream and each odd line falls back alone; with one chunk the whole file
+// falls back. Rows, lines, diagnostics and the interning order must be the same either way.
+TEST(LoadChunks, JsonlStreamFallsBackToLinesForTheWholeChunk) {
+  TempDir dir;
+  std::string jsonl = "\xEF\xBB\xBF";  // a BOM
+  for (int i = 0; i < 40; ++i) {
+    std::string id = "g" + std::to_string(i);
+    std::string name = i % 7 == 3 ? "na\\\"me \\u00e9 " + std::to_string(i) : "n" + std::to_string(i % 5);
+    std::string record = "{\"id\":\"" + id + "\",\"name\":\"" + name + "\",\"tier\":\"" +
+                         (i % 9 == 4 ? "gold" : "key") + "\",\"annual_revenue\":" + std::to_string(i * 10) +
+                         ",\"created_at\":\"2020-01-0" + std::to_string(1 + i % 9) + "T00:00:00Z\"}";
+    jsonl += record + (i % 4 == 1 ? "  \r\n" : "\n");
+    if (i % 10 == 5) jsonl += "\n  \t\r\n";  // blank lines
+    switch (i) {
+      case 6: jsonl += "{\"id\":\"b1\",\"name\":\"Broken\",\n"; break;
+      case 12: jsonl += "{\"id\":\"b2\",\n\"name\":\"spread over two lines\"}\n"; break;
+      case 18: jsonl += "{\"id\":\"b3\"} {\"id\":\"b4\"}\n"; break;
+      case 22: jsonl += "{\"id\":\"b5\",\"annual_revenue\":\"lots\"}\n"; break;
+      case 26: jsonl += "[1,2]\n\"just a string\"\n"; break;
+      case 30: jsonl += "{\"id\":\"g3\",\"name\":\"duplicate of an earlier chunk\"}\n"; break;
+      case 33: jsonl += "{\"name\":\"b5\"}\n"; break;
+      default: break;
+    }
+  }
+  jsonl += "{\"id\":\"last\",\"name\":\"no newline\"}";
+  dir.write("accounts.jsonl", jsonl);
+  Fields fields{{"accounts", {"name", "tier", "annual_revenue", "created_at"}}};
+  auto reference = load_dir(dir.str(), &fields, load::BadRecordPolicy::Skip, 1, 1u << 30);
+  ASSERT_TRUE(reference->ok);
+  EXPECT_EQ(reference->stats.records, 41u);
+  EXPECT_EQ(reference->stats.skipped, 9u);
+  const std::string diags = join(diagnostics(reference->sink, dir.str()));
+  EXPECT_NE(diags.find("warning DAT6006 accounts.jsonl:45 accounts: duplicate id \"g3\" (first at line 4)\n"),
+            std::string::npos)
+      << diags;
+  EXPECT_NE(diags.find("warning DAT6008 accounts.jsonl:5 accounts.tier: \"gold\""), std::string::npos) << diags;
+  EXPECT_EQ(value_of(*reference, "accounts", "name", "g3"), "\"na\"me \u00e9 3\"");
+  EXPECT_EQ(value_of(*reference, "accounts", "name", "last"), "\"no newline\"");
+  for (std::size_t chunk : {1u, 90u, 300u, 1u << 30}) {
+    for (unsigned threads : {1u, 2u}) {
+      auto l = load_dir(dir.str(), &fields, load::BadRecordPolicy::Skip, threads, chunk);
+      ASSERT_TRUE(l->ok);
+      EXPECT_EQ(dump_all(*l), dump_all(*reference)) << chunk << " " << threads;
+      EXPECT_EQ(join(diagnostics(l->sink, dir.str())), diags) << chunk << " " << threads;
+      EXPECT_EQ(pool_strings(*l), pool_strings(*reference)) << chunk << " " << threads;
+    }
+  }
+  // Only good records, CRLF line ends and no final newline: the stream takes the whole file.
+  TempDir good;
+  good.write("accounts.jsonl", "\xEF\xBB\xBF{\"id\":\"a1\",\"name\":\"x\"}\r\n\r\n{\"id\":\"a2\",\"name\":\"y\"}");
+  auto l = load_dir(good.str(), &fields);
+  ASSERT_TRUE(l->ok);
+  EXPECT_TRUE(l->sink.diagnostics().empty()) << join(diagnostics(l->sink));
+  EXPECT_EQ(l->dataset->table("accounts")->source_lines, (std::vector<std::uint32_t>{1, 3}));
+  EXPECT_EQ(value_of(*l, "accounts", "name", "a2"), "\"y\"");
+}
+
+// Ids are interned at the merge, not in the chunk, but at their place among the chunk's strings:
+// StrIds keep the first-occurrence order, the id of a record rejected after its id was read
+// included (JSON reads the id where it stands; CSV takes it once the row is good).
+TEST(LoadChunks, IdsKeepTheirPlaceInTheInterningOrder) {
+  Fields fields{{"accounts", {"name", "annual_revenue"}}};
+  for (std::size_t chunk : {1u, 1u << 30}) {
+    TempDir dir;
+    dir.write("accounts.jsonl",
+              "{\"name\":\"x0\",\"id\":\"x1\"}\n"
+              "{\"id\":\"x2\",\"name\":\"x1\"}\n"
+              "{\"id\":\"r9\",\"annual_revenue\":\"lots\"}\n"
+              "{\"id\":\"x3\",\"name\":\"r9\"}\n"
+              "{\"id\":\"x4\",\"name\":\"x5\"}\n"
+              "{\"id\":\"x5\",\"name\":\"x4\"}\n");
+    auto l = load_dir(dir.str(), &fields, load::BadRecordPolicy::Skip, 2, chunk);
+    ASSERT_TRUE(l->ok);
+    EXPECT_EQ(pool_strings(*l), (std::vector<std::string>{"x0", "x1", "x2", "r9", "x3", "x4", "x5"})) << chunk;
+    TempDir csv;
+    csv.write("accounts.csv", "name,id,annual_revenue\nx0,x1,1\nx1,x2,2\nr8,r9,lots\nr9,x3,3\n");
+    auto c = load_dir(csv.str(), &fields, load::BadRecordPolicy::Skip, 2, chunk);
+    ASSERT_TRUE(c->ok);
+    EXPECT_EQ(pool_strings(*c), (std::vector<std::string>{"x0", "x1", "x2", "r8", "r9", "x3"})) << chunk;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hostile input: never crash, always say something sensible.
 
