@@ -6,6 +6,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -55,13 +56,16 @@ void BM_LoadAndEvaluateExamples(benchmark::State& state) {
 BENCHMARK(BM_LoadAndEvaluateExamples)->Unit(benchmark::kMillisecond);
 
 /// The shipped packs prepared over the example export, loaded once for the per-rule benchmarks.
+/// RAPPORT_BENCH_DATA names another data folder (a generated book: one rule at a time at scale,
+/// on one thread, e.g. `RAPPORT_BENCH_DATA=/tmp/crm100k rapport_bench --benchmark_filter=BM_Rule`).
 struct LoadedExamples {
   cli::PipelineOptions options;
   cli::Pipeline pipeline;
   double as_of = *model::parse_date("2026-11-01");
   LoadedExamples() {
     options.pack_paths = kPacks;
-    options.data_dir = RAPPORT_SOURCE_DIR "/examples/data";
+    const char* data = std::getenv("RAPPORT_BENCH_DATA");
+    options.data_dir = data && *data ? data : RAPPORT_SOURCE_DIR "/examples/data";
     options.rapport_version = RAPPORT_VERSION;
     cli::prepare(options, pipeline);
     cli::load_data(options, pipeline);
@@ -73,10 +77,11 @@ LoadedExamples& examples() {
   return loaded;
 }
 
-// Loading alone, in bytes a second: every field the shipped packs read from the example export.
+// Loading alone, in bytes a second: every field the shipped packs read from the example export
+// (or RAPPORT_BENCH_DATA).
 void BM_LoadExamplesPerMB(benchmark::State& state) {
   std::int64_t bytes = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(RAPPORT_SOURCE_DIR "/examples/data")) {
+  for (const auto& entry : std::filesystem::directory_iterator(*examples().options.data_dir)) {
     bytes += static_cast<std::int64_t>(entry.file_size());
   }
   for (auto _ : state) {

@@ -977,26 +977,33 @@ Vec Evaluator::except(const Node& node, const Frame& frame) {
   out.constant = a.constant && b.constant;
   out.lanes = frame.lanes;
   std::size_t n = out.constant ? 1 : frame.lanes;
-  out.off.assign(1, 0);
+  out.off.reserve(n + 1);
+  out.off.push_back(0);
   bool any_missing = false;
   std::vector<std::uint8_t> present(n, 1);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (a.list_missing(i) || b.list_missing(i)) {
-      present[i] = 0;
-      any_missing = true;
-    } else {
-      for (std::size_t ka = a.begin(i), ea = a.end(i); ka < ea; ++ka) {
-        bool removed = false;
-        for (std::size_t kb = b.begin(i), eb = b.end(i); kb < eb && !removed; ++kb) removed = lists_share(a, ka, b, kb);
-        if (removed) continue;
-        switch (storage_of(a.element)) {
-          case Storage::Number: out.num.push_back(a.num[ka]); break;
-          case Storage::String: out.str.push_back(a.str[ka]); break;
-          case Storage::Row: out.row.push_back(a.row[ka]); break;
+  // One loop per storage type (millions of lanes: activity topics), comparing elements directly.
+  auto keep_unremoved = [&](const auto& a_items, const auto& b_items, auto& out_items) {
+    if (!a.constant) out_items.reserve(a_items.size());  // at most all of a
+    for (std::size_t i = 0; i < n; ++i) {
+      if (a.list_missing(i) || b.list_missing(i)) {
+        present[i] = 0;
+        any_missing = true;
+      } else {
+        const std::size_t b_begin = b.begin(i), b_end = b.end(i);
+        for (std::size_t ka = a.begin(i), ea = a.end(i); ka < ea; ++ka) {
+          const auto item = a_items[ka];
+          std::size_t kb = b_begin;
+          while (kb < b_end && !(b_items[kb] == item)) ++kb;
+          if (kb == b_end) out_items.push_back(item);
         }
       }
+      out.off.push_back(static_cast<std::uint32_t>(out_items.size()));
     }
-    out.off.push_back(static_cast<std::uint32_t>(std::max({out.num.size(), out.str.size(), out.row.size()})));
+  };
+  switch (storage_of(a.element)) {
+    case Storage::Number: keep_unremoved(a.num, b.num, out.num); break;
+    case Storage::String: keep_unremoved(a.str, b.str, out.str); break;
+    case Storage::Row: keep_unremoved(a.row, b.row, out.row); break;
   }
   if (any_missing) out.present = std::move(present);
   return out;

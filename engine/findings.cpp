@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <iterator>
 #include <map>
 #include <numeric>
 
@@ -38,7 +39,7 @@ std::vector<Finding> sorted_moved(std::vector<std::vector<Finding>*> parts) {
     previous = &f;
     key[i] = (static_cast<std::uint64_t>(4 - static_cast<int>(f.severity)) << 32) | rank;
   }
-  // Sort positions, then move each finding once: a Finding is a dozen strings and vectors, and
+  // Sort positions, then move the findings: a Finding is a dozen strings and vectors, and
   // moving them through a million-element stable sort costs seconds.
   std::vector<std::uint32_t> order(n);
   std::iota(order.begin(), order.end(), 0u);
@@ -46,12 +47,27 @@ std::vector<Finding> sorted_moved(std::vector<std::vector<Finding>*> parts) {
     if (key[x] != key[y]) return key[x] < key[y];
     return all[x]->subject_id < all[y]->subject_id;
   });
+  // The parts are concatenated first, each freed as soon as it is moved (so the findings are
+  // held about once, not twice: a million findings are a few hundred megabytes of structs), then
+  // put in order in place, following the permutation's cycles.
   std::vector<Finding> out;
   out.reserve(n);
-  for (std::uint32_t i : order) out.push_back(std::move(*all[i]));
   for (auto* part : parts) {
-    part->clear();
-    part->shrink_to_fit();
+    std::move(part->begin(), part->end(), std::back_inserter(out));
+    std::vector<Finding>().swap(*part);
+  }
+  for (std::size_t start = 0; start < n; ++start) {
+    if (order[start] == start) continue;
+    Finding held = std::move(out[start]);
+    std::size_t at = start;
+    while (order[at] != start) {
+      const std::uint32_t from = order[at];
+      out[at] = std::move(out[from]);
+      order[at] = static_cast<std::uint32_t>(at);
+      at = from;
+    }
+    out[at] = std::move(held);
+    order[at] = static_cast<std::uint32_t>(at);
   }
   return out;
 }
