@@ -38,10 +38,8 @@ void print_errors(const diag::DiagnosticSink& sink, const std::string& format, c
 std::string peak_memory_text() {
   rusage usage{};
   if (getrusage(RUSAGE_SELF, &usage) != 0) return "unknown";
-  const auto megabytes = static_cast<unsigned long long>(usage.ru_maxrss) * 1024 / 1000000;  // ru_maxrss: KiB
-  std::string digits = std::to_string(megabytes);
-  for (std::size_t i = digits.size(); i > 3; i -= 3) digits.insert(i - 3, ",");
-  return digits + " MB";
+  const auto kibibytes = static_cast<std::size_t>(usage.ru_maxrss);  // ru_maxrss is in KiB
+  return engine::with_thousands(kibibytes * 1024 / 1000000) + " MB";
 }
 
 int usage_error(const std::string& command, const std::string& synopsis, const std::string& message) {
