@@ -1692,14 +1692,15 @@ EvalResult evaluate(const std::vector<PackToEvaluate>& packs, model::Dataset& da
   // end. Each keeps an evaluator per pack (its run-level caches), so evaluators are never shared;
   // the dataset's string pool takes their strings with intern_shared(). Results land in their
   // task's slot: the merge below doesn't depend on which thread ran what, nor in what order.
+  std::vector<double> estimate;
+  estimate.reserve(tasks.size());
+  for (const Task& task : tasks) {
+    const model::Table* table = data.table(task.rule->subject_entity);
+    estimate.push_back(static_cast<double>(table ? table->size() : 0) * static_cast<double>(1 + task.rule->lets.size()));
+  }
   std::vector<std::size_t> order(tasks.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
-  auto estimate = [&](const Task& task) {
-    const model::Table* table = data.table(task.rule->subject_entity);
-    return static_cast<double>(table ? table->size() : 0) * static_cast<double>(1 + task.rule->lets.size());
-  };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return estimate(tasks[a]) > estimate(tasks[b]); });
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return estimate[a] > estimate[b]; });
   std::atomic<std::size_t> next{0};
   std::exception_ptr failure;
   std::mutex failure_mutex;
