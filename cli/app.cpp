@@ -192,8 +192,10 @@ int command_check(const std::vector<std::string>& args) {
   prepare(options, pipeline);
   double compile_seconds = seconds_since(started);
   auto load_started = Clock::now();
+  const double load_cpu_started = cpu_seconds();
   if (pipeline.exit_code == kExitClean) load_data(options, pipeline);
   double load_seconds = seconds_since(load_started);
+  const double load_cpu = cpu_seconds() - load_cpu_started;
   const std::string load_peak = timings ? peak_memory_text() : std::string();
   print_diagnostics(pipeline.sink, common);
   if (pipeline.exit_code != kExitClean) return pipeline.exit_code;
@@ -213,11 +215,19 @@ int command_check(const std::vector<std::string>& args) {
   eval_options.only_rules = rules;
   eval_options.threads = 0;  // rules in parallel, one per core
   auto eval_started = Clock::now();
+  const double eval_cpu_started = cpu_seconds();
   engine::EvalResult result = evaluate_all(pipeline, eval_options);
   if (timings) {
-    std::fprintf(stderr, "timings: parse+check %.3f s, load %.3f s (%zu records, peak memory %s), evaluate %.3f s (peak %s)\n",
-                 compile_seconds, load_seconds, pipeline.stats.records, load_peak.c_str(), seconds_since(eval_started),
-                 peak_memory_text().c_str());
+    std::fprintf(stderr,
+                 "timings: parse+check %.3f s, load %.3f s (cpu %.3f s, %zu records, peak memory %s), evaluate %.3f s "
+                 "(cpu %.3f s, peak %s)\n",
+                 compile_seconds, load_seconds, load_cpu, pipeline.stats.records, load_peak.c_str(),
+                 seconds_since(eval_started), cpu_seconds() - eval_cpu_started, peak_memory_text().c_str());
+    for (const auto& [entity, seconds] : pipeline.stats.seconds_by_entity) {
+      std::fprintf(stderr, "  load %-35s %9.1f ms  %8zu records\n", entity.c_str(), seconds * 1000,
+                   pipeline.stats.records_by_entity[entity]);
+    }
+    std::fprintf(stderr, "  load %-35s %9.1f ms\n", "(references)", pipeline.stats.reference_seconds * 1000);
     for (const auto& rule : result.rules) {
       std::fprintf(stderr, "  %-40s %9.1f ms  %8zu subjects  %7zu findings\n", rule.rule.c_str(), rule.milliseconds,
                    rule.subjects, rule.findings);
@@ -239,10 +249,12 @@ int command_check(const std::vector<std::string>& args) {
     else engine::render_text(result, info, color, write);
   };
   auto report_started = Clock::now();
+  const double report_cpu_started = cpu_seconds();
   if (!deliver_report("check", output, render)) return kExitUsage;
   if (timings) {
-    std::fprintf(stderr, "timings: report %.3f s (%zu findings, peak memory %s)\n", seconds_since(report_started),
-                 result.findings.size(), peak_memory_text().c_str());
+    std::fprintf(stderr, "timings: report %.3f s (cpu %.3f s, %zu findings, peak memory %s)\n",
+                 seconds_since(report_started), cpu_seconds() - report_cpu_started, result.findings.size(),
+                 peak_memory_text().c_str());
   }
   if (!output.empty() && !common.quiet) {
     std::cerr << "wrote " << result.findings.size() << " finding(s) to " << output << " ("

@@ -58,6 +58,9 @@ void leave_for_exit(T&& value) {
 
 /// The process's peak resident memory so far ("4,766 MB"), for --timings.
 std::string peak_memory_text();
+/// CPU seconds (user + system, all threads) the process has used so far: `--timings` shows each
+/// stage's, which varies less than wall time on a shared machine.
+double cpu_seconds();
 
 /// --as-of: a date or a UTC timestamp; nullopt when malformed. Empty text: the current time.
 std::optional<double> parse_as_of(const std::string& text);

@@ -42,6 +42,13 @@ std::string peak_memory_text() {
   return engine::with_thousands(kibibytes * 1024 / 1000000) + " MB";
 }
 
+double cpu_seconds() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 int usage_error(const std::string& command, const std::string& synopsis, const std::string& message) {
   std::cerr << "rapport " << command << ": " << message << "\nusage: rapport " << command << " " << synopsis << "\n";
   return kExitUsage;

@@ -530,16 +530,21 @@ Vec Evaluator::field(const Node& node, const Frame& frame) {
       out.off.resize(lanes + 1);
       out.off[0] = 0;
       out.present.resize(lanes);
+      // Offsets and presence first, then the items copied into place: one allocation for all
+      // lanes' items (millions of activity topics) instead of growing as they are appended.
       for (std::size_t i = 0; i < lanes; ++i) {
         std::int32_t r = rows.row[i];
-        if (r == kNoRow || column->list_present[r] == 0) {
-          out.present[i] = 0;
-        } else {
-          out.present[i] = 1;
-          std::span<const StrId> items = column->list_at(static_cast<std::size_t>(r));
-          out.str.insert(out.str.end(), items.begin(), items.end());
-        }
-        out.off[i + 1] = static_cast<std::uint32_t>(out.str.size());
+        const bool present = r != kNoRow && column->list_present[r] != 0;
+        out.present[i] = present ? 1 : 0;
+        out.off[i + 1] = out.off[i] + (present ? static_cast<std::uint32_t>(
+                                                     column->list_at(static_cast<std::size_t>(r)).size())
+                                               : 0);
+      }
+      out.str.resize(out.off[lanes]);
+      for (std::size_t i = 0; i < lanes; ++i) {
+        if (!out.present[i]) continue;
+        std::span<const StrId> items = column->list_at(static_cast<std::size_t>(rows.row[i]));
+        std::copy(items.begin(), items.end(), out.str.begin() + out.off[i]);
       }
       break;
   }
@@ -977,13 +982,17 @@ Vec Evaluator::except(const Node& node, const Frame& frame) {
   out.constant = a.constant && b.constant;
   out.lanes = frame.lanes;
   std::size_t n = out.constant ? 1 : frame.lanes;
-  out.off.reserve(n + 1);
-  out.off.push_back(0);
+  out.off.resize(n + 1);
+  out.off[0] = 0;
   bool any_missing = false;
   std::vector<std::uint8_t> present(n, 1);
   // One loop per storage type (millions of lanes: activity topics), comparing elements directly.
   auto keep_unremoved = [&](const auto& a_items, const auto& b_items, auto& out_items) {
-    if (!a.constant) out_items.reserve(a_items.size());  // at most all of a
+    // At most all of a's items: written through a cursor, the vector cut to size at the end (a
+    // push_back per item costs a capacity check and, here, a call).
+    out_items.resize(a.constant ? n * (a.end(0) - a.begin(0)) : a_items.size());
+    auto* kept = out_items.data();
+    std::size_t count = 0;
     for (std::size_t i = 0; i < n; ++i) {
       if (a.list_missing(i) || b.list_missing(i)) {
         present[i] = 0;
@@ -994,11 +1003,12 @@ Vec Evaluator::except(const Node& node, const Frame& frame) {
           const auto item = a_items[ka];
           std::size_t kb = b_begin;
           while (kb < b_end && !(b_items[kb] == item)) ++kb;
-          if (kb == b_end) out_items.push_back(item);
+          if (kb == b_end) kept[count++] = item;
         }
       }
-      out.off.push_back(static_cast<std::uint32_t>(out_items.size()));
+      out.off[i + 1] = static_cast<std::uint32_t>(count);
     }
+    out_items.resize(count);
   };
   switch (storage_of(a.element)) {
     case Storage::Number: keep_unremoved(a.num, b.num, out.num); break;

@@ -60,7 +60,7 @@ std::string_view StringPool::store(std::string_view text) {
   if (chunks_.empty() || chunks_.back().capacity - chunks_.back().used < text.size()) {
     Chunk chunk;
     chunk.capacity = std::max(kChunkSize, text.size());
-    chunk.data = std::make_unique<char[]>(chunk.capacity);
+    chunk.data = std::make_unique_for_overwrite<char[]>(chunk.capacity);
     chunks_.push_back(std::move(chunk));
   }
   Chunk& chunk = chunks_.back();

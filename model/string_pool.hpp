@@ -49,8 +49,18 @@ class StringPool {
       data += 8;
       size -= 8;
     }
+    // The last 0-7 bytes without a variable-length copy (a call): two overlapping 4-byte reads, or
+    // the first, middle and last byte (the length is already mixed in).
     std::uint64_t tail = 0;
-    if (size) std::memcpy(&tail, data, size);
+    if (size >= 4) {
+      std::uint32_t low, high;
+      std::memcpy(&low, data, 4);
+      std::memcpy(&high, data + size - 4, 4);
+      tail = low | (static_cast<std::uint64_t>(high) << 32);
+    } else if (size) {
+      tail = static_cast<unsigned char>(data[0]) | (static_cast<std::uint64_t>(static_cast<unsigned char>(data[size / 2])) << 8) |
+             (static_cast<std::uint64_t>(static_cast<unsigned char>(data[size - 1])) << 16);
+    }
     h = (h ^ tail) * 0x94d049bb133111ebull;
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ull;

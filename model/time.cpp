@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace rapport::model {
 
@@ -28,14 +29,26 @@ void civil_from_days(std::int64_t z, std::int64_t& year, unsigned& month, unsign
   year = static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2 ? 1 : 0);
 }
 
-bool digits(std::string_view text, std::size_t at, std::size_t count, unsigned& value) {
-  if (at + count > text.size()) return false;
+/// The `count` ASCII digits at `p` as a number; false when one isn't a digit. The loader parses
+/// millions of dates and timestamps: no bounds checks here, the callers checked the length.
+inline bool digits_at(const char* p, unsigned count, unsigned& value) {
   value = 0;
-  for (std::size_t i = at; i < at + count; ++i) {
-    char c = text[i];
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + static_cast<unsigned>(c - '0');
+  for (unsigned i = 0; i < count; ++i) {
+    const unsigned digit = static_cast<unsigned>(static_cast<unsigned char>(p[i])) - '0';
+    if (digit > 9) return false;
+    value = value * 10 + digit;
   }
+  return true;
+}
+
+/// `YYYY-MM-DD` at p (10 bytes): days since 1970-01-01.
+inline bool date_at(const char* p, std::int64_t& days) {
+  unsigned year = 0, month = 0, day = 0;
+  if (p[4] != '-' || p[7] != '-' || !digits_at(p, 4, year) || !digits_at(p + 5, 2, month) ||
+      !digits_at(p + 8, 2, day) || !valid_date(year, month, day)) {
+    return false;
+  }
+  days = days_from_civil(year, month, day);
   return true;
 }
 
@@ -50,32 +63,33 @@ bool valid_date(std::int64_t year, unsigned month, unsigned day) {
 }
 
 std::optional<double> parse_date(std::string_view text) {
-  unsigned year = 0, month = 0, day = 0;
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
-  if (!digits(text, 0, 4, year) || !digits(text, 5, 2, month) || !digits(text, 8, 2, day)) return std::nullopt;
-  if (!valid_date(year, month, day)) return std::nullopt;
-  return static_cast<double>(days_from_civil(year, month, day)) * kSecondsPerDay;
+  std::int64_t days = 0;
+  if (text.size() != 10 || !date_at(text.data(), days)) return std::nullopt;
+  return static_cast<double>(days) * kSecondsPerDay;
 }
 
 std::optional<double> parse_timestamp(std::string_view text) {
-  if (text.size() < 17 || text[10] != 'T') return std::nullopt;
-  auto date = parse_date(text.substr(0, 10));
-  if (!date) return std::nullopt;
+  const char* p = text.data();
+  const std::size_t size = text.size();
+  std::int64_t days = 0;
   unsigned hour = 0, minute = 0, second = 0;
-  if (!digits(text, 11, 2, hour) || text[13] != ':' || !digits(text, 14, 2, minute)) return std::nullopt;
+  if (size < 17 || p[10] != 'T' || !date_at(p, days) || !digits_at(p + 11, 2, hour) || p[13] != ':' ||
+      !digits_at(p + 14, 2, minute)) {
+    return std::nullopt;
+  }
   std::size_t at = 16;
-  if (at < text.size() && text[at] == ':') {
-    if (!digits(text, at + 1, 2, second)) return std::nullopt;
+  if (p[at] == ':') {
+    if (size < at + 3 || !digits_at(p + at + 1, 2, second)) return std::nullopt;
     at += 3;
-    if (at < text.size() && text[at] == '.') {  // fractional seconds are accepted and dropped
+    if (at < size && p[at] == '.') {  // fractional seconds are accepted and dropped
       ++at;
-      while (at < text.size() && text[at] >= '0' && text[at] <= '9') ++at;
+      while (at < size && p[at] >= '0' && p[at] <= '9') ++at;
     }
   }
-  std::string_view zone = text.substr(at);
-  if (zone != "Z" && zone != "+00:00") return std::nullopt;
-  if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
-  return *date + hour * 3600.0 + minute * 60.0 + second;
+  const std::size_t zone = size - at;
+  const bool utc = (zone == 1 && p[at] == 'Z') || (zone == 6 && std::memcmp(p + at, "+00:00", 6) == 0);
+  if (!utc || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  return static_cast<double>(days) * kSecondsPerDay + hour * 3600.0 + minute * 60.0 + second;
 }
 
 std::optional<double> parse_date_or_timestamp(std::string_view text) {

@@ -79,7 +79,9 @@ class Arena {
 };
 
 /// model::StringPool::hash() of the bytes.
-std::uint64_t hash_bytes(const char* data, std::size_t size);
+inline std::uint64_t hash_bytes(const char* data, std::size_t size) {
+  return model::StringPool::hash(std::string_view(data, size));
+}
 
 /// memcmp(a, b, size) == 0 without a call for the short strings the loader compares most (keys,
 /// enum values, ids): up to 16 bytes as two overlapping words.
@@ -103,6 +105,32 @@ inline bool same_bytes(const char* a, const char* b, std::size_t size) {
     if (a[i] != b[i]) return false;
   }
   return true;
+}
+
+/// True when [data, data + size) contains a backslash: 8 bytes at a time (JSON string values are
+/// short, a call to memchr costs more than the scan).
+inline bool has_backslash(const char* data, std::size_t size) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ull;
+  auto has = [](std::uint64_t word) {
+    const std::uint64_t x = word ^ (kOnes * '\\');
+    return ((x - kOnes) & ~x & kHighs) != 0;
+  };
+  std::size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, data + i, 8);
+    if (has(word)) return true;
+  }
+  if (size >= 8) {  // the last bytes, as the word ending at the end
+    std::uint64_t word;
+    std::memcpy(&word, data + size - 8, 8);
+    return has(word);
+  }
+  for (; i < size; ++i) {
+    if (data[i] == '\\') return true;
+  }
+  return false;
 }
 
 /// Chunk-local interning: distinct strings get dense local ids in first-occurrence order. The views

@@ -117,7 +117,7 @@ class LineParser {
     const char* buffer = line;
     std::size_t capacity = static_cast<std::size_t>(plan_.data + plan_.size - line);
     if (capacity < length + simdjson::SIMDJSON_PADDING) {
-      auto copy = std::make_unique<char[]>(length + simdjson::SIMDJSON_PADDING);
+      auto copy = std::make_unique_for_overwrite<char[]>(length + simdjson::SIMDJSON_PADDING);
       std::memcpy(copy.get(), line, length);
       std::memset(copy.get() + length, ' ', simdjson::SIMDJSON_PADDING);
       buffer = copy.get();
@@ -143,7 +143,7 @@ class LineParser {
     const std::size_t length = end - start;
     if (plan_.size - end < simdjson::SIMDJSON_PADDING) {
       // The file's last chunk: simdjson reads past the end of its input.
-      auto copy = std::make_unique<char[]>(length + simdjson::SIMDJSON_PADDING);
+      auto copy = std::make_unique_for_overwrite<char[]>(length + simdjson::SIMDJSON_PADDING);
       std::memcpy(copy.get(), base, length);
       std::memset(copy.get() + length, ' ', simdjson::SIMDJSON_PADDING);
       base = copy.get();
@@ -254,9 +254,10 @@ class LineParser {
   /// A string value's text: a view into the input when it has no escapes, else unescaped into the
   /// arena.
   bool string_of(od::value& value, std::string_view& text, simdjson::error_code& code) {
-    std::string_view token = trim_token(value.raw_json_token());
+    std::string_view token = value.raw_json_token();
+    if (token.empty() || token.back() != '"') token = trim_token(token);  // exports rarely pad
     if (token.size() >= 2 && token.front() == '"' && token.back() == '"' &&
-        std::memchr(token.data() + 1, '\\', token.size() - 2) == nullptr) {
+        !has_backslash(token.data() + 1, token.size() - 2)) {
       text = token.substr(1, token.size() - 2);
       return true;
     }

@@ -9,6 +9,7 @@
 // depend on the number of threads: same rows, same order, same StrIds, same diagnostics.
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -42,6 +43,7 @@ struct FileState {
   std::uint64_t line_at_expected = 1;
   std::size_t bad_shown = 0, bad_hidden = 0;
   std::size_t enum_shown = 0, enum_hidden = 0;
+  std::chrono::steady_clock::time_point started;  // first chunk merged
 };
 
 struct Task {
@@ -62,7 +64,10 @@ class Loader {
     if (!plan()) return false;
     parse_and_merge();
     if (failed_) return false;
+    const auto references_started = std::chrono::steady_clock::now();
     resolve_references();
+    stats_.reference_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - references_started).count();
     return true;
   }
 
@@ -278,6 +283,7 @@ class Loader {
       FileState& state = *files_[task.file];
       if (task.file != current_file) {
         current_file = task.file;
+        state.started = std::chrono::steady_clock::now();
         if (options_.progress) options_.progress(state.plan.entity, 0, state.plan.size);
       }
       merge(state, task.chunk, out);
@@ -556,6 +562,10 @@ class Loader {
     }
     stats_.records += table.size();
     stats_.records_by_entity[state.plan.entity] = table.size();
+    stats_.seconds_by_entity[state.plan.entity] =
+        state.started == std::chrono::steady_clock::time_point{}
+            ? 0.0
+            : std::chrono::duration<double>(std::chrono::steady_clock::now() - state.started).count();
     report_progress(state, state.plan.size);
     state.file->close();
   }

@@ -66,6 +66,11 @@ struct LoadStats {
   std::map<std::string, std::size_t> records_by_entity;
   std::size_t bad_records = 0;        // bad records found (errors under Fail, the skipped ones under Skip)
   std::size_t enum_warnings = 0;      // values not among their enum's values (kept)
+  /// Seconds per entity, from its first chunk merged to its last (parsing runs ahead on the
+  /// workers, so this is the pace of the whole pipeline for that file), and for resolving
+  /// references after all files. For `--timings`.
+  std::map<std::string, double> seconds_by_entity;
+  double reference_seconds = 0;
 };
 
 /// Loads the requested entities and fields into `dataset` (whose schema must come from `discover`),

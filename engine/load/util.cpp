@@ -80,8 +80,9 @@ bool MappedFile::open(const std::string& path, std::string& error) {
   }
   ::close(fd);
   size_ = buffer.size();
-  owned_ = std::make_unique<char[]>(size_ + 1);
+  owned_ = std::make_unique_for_overwrite<char[]>(size_ + 1);
   if (size_) std::memcpy(owned_.get(), buffer.data(), size_);
+  owned_[size_] = 0;
   data_ = owned_.get();
   return true;
 }
@@ -122,7 +123,7 @@ void Arena::clear() {
 char* Arena::allocate(std::size_t size) {
   if (capacity_ - used_ < size || blocks_.empty()) {
     std::size_t capacity = std::max<std::size_t>(size, 64 * 1024);
-    blocks_.push_back(std::make_unique<char[]>(capacity));
+    blocks_.push_back(std::make_unique_for_overwrite<char[]>(capacity));
     capacity_ = capacity;
     used_ = 0;
   }
@@ -136,10 +137,6 @@ std::string_view Arena::copy(std::string_view text) {
   char* at = allocate(text.size());
   std::memcpy(at, text.data(), text.size());
   return {at, text.size()};
-}
-
-std::uint64_t hash_bytes(const char* data, std::size_t size) {
-  return model::StringPool::hash(std::string_view(data, size));
 }
 
 void LocalPool::clear() {

@@ -436,6 +436,32 @@ TEST(LoadBasic, JsonlSpecifics) {
   EXPECT_EQ(l->dataset->table("opportunities")->source_lines, (std::vector<std::uint32_t>{1, 4, 5}));
 }
 
+// Strings are taken from the input as they are unless they hold a backslash, which is looked for
+// 8 bytes at a time: an escape at every offset of strings of every length up to past two words,
+// and names padded with blanks after the closing quote, read as written.
+TEST(LoadBasic, JsonlEscapesAtEveryOffset) {
+  TempDir dir;
+  std::string lines;
+  std::vector<std::pair<std::string, std::string>> expected;  // id -> name
+  for (std::size_t length = 0; length <= 20; ++length) {
+    expected.emplace_back("plain" + std::to_string(length), std::string(length, 'p'));
+    lines += "{\"id\":\"plain" + std::to_string(length) + "\",\"name\":\"" + std::string(length, 'p') + "\"  }\n";
+    for (std::size_t at = 0; at < length; ++at) {
+      const std::string id = "e" + std::to_string(length) + "_" + std::to_string(at);
+      std::string written(length, 'a'), read(length, 'a');
+      written.replace(at, 1, "\\n");  // JSON \n
+      read[at] = '\n';
+      lines += "{\"id\":\"" + id + "\",\"name\":\"" + written + "\"}\n";
+      expected.emplace_back(id, read);
+    }
+  }
+  dir.write("accounts.jsonl", lines);
+  Fields fields{{"accounts", {"name"}}};
+  auto l = load_dir(dir.str(), &fields);
+  ASSERT_TRUE(l->ok) << join(diagnostics(l->sink));
+  for (const auto& [id, name] : expected) EXPECT_EQ(value_of(*l, "accounts", "name", id), "\"" + name + "\"") << id;
+}
+
 TEST(LoadBasic, CsvSpecifics) {
   TempDir dir;
   // Quoted fields with commas, doubled quotes and newlines (LF and CRLF inside), 1/0 and TRUE

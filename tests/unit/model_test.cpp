@@ -59,6 +59,28 @@ TEST(ModelTime, ParsesDatesAndUtcTimestamps) {
   EXPECT_EQ(format_date(*parse_date("1999-12-31")), "1999-12-31");
 }
 
+TEST(ModelTime, AcceptsOnlyTheDocumentedForms) {
+  const double day = 20513 * 86400.0;
+  EXPECT_EQ(*parse_timestamp("2026-03-01T09:30:15Z"), day + 9 * 3600 + 30 * 60 + 15);
+  EXPECT_EQ(*parse_timestamp("2026-03-01T09:30:15.250Z"), day + 9 * 3600 + 30 * 60 + 15);  // fraction dropped
+  EXPECT_EQ(*parse_timestamp("2026-03-01T09:30:15+00:00"), day + 9 * 3600 + 30 * 60 + 15);
+  EXPECT_EQ(*parse_timestamp("2026-03-01T23:59:60Z"), day + 23 * 3600 + 59 * 60 + 60);  // a leap second
+  EXPECT_EQ(*parse_date_or_timestamp("2026-03-01"), day);
+  EXPECT_EQ(*parse_date_or_timestamp("2026-03-01T00:00Z"), day);
+  for (const char* bad : {"2026-03-01T09:30", "2026-03-01T09:30:1Z", "2026-03-01T09:30:", "2026-03-01T09:3aZ",
+                          "2026-03-01T09:30:00+01:00", "2026-03-01T09:30:00z", "2026-03-01 09:30:00Z",
+                          "2026-03-01T24:00:00Z", "2026-03-01T09:60:00Z", "2026-03-01T09:30:61Z", "2026-13-01T09:30Z",
+                          "2026-02-29T09:30Z", "2026-03-01T09:30ZZ", "x026-03-01T09:30Z", "2026/03/01T09:30Z"}) {
+    EXPECT_FALSE(parse_timestamp(bad)) << bad;
+  }
+  for (const char* bad : {"2026-03-1", "2026-03-001", "2026-00-10", "2026-03-00", "20x6-03-01", "2026-03-01Z", ""}) {
+    EXPECT_FALSE(parse_date(bad)) << bad;
+  }
+  EXPECT_EQ(*parse_date("2000-02-29"), 11016 * 86400.0);  // divisible by 400: a leap year
+  EXPECT_FALSE(parse_date("1900-02-29"));                 // divisible by 100: not one
+  EXPECT_EQ(*parse_date("1969-12-31"), -86400.0);
+}
+
 TEST(ModelTime, FormatsDurationsAsWritten) {
   EXPECT_EQ(format_duration(90 * 86400.0), "90d");
   EXPECT_EQ(format_duration(4 * 3600.0), "4h");
@@ -112,6 +134,23 @@ TEST(ModelStringPool, EmptyAndBinaryStrings) {
   StrId b = pool.intern(big);
   EXPECT_EQ(pool.view(b), big);
   EXPECT_EQ(pool.find(big), b);
+}
+
+// The hash reads a string's last bytes as overlapping words: strings differing only there, at
+// every length, stay apart.
+TEST(ModelStringPool, StringsDifferingInTheirLastBytesStayApart) {
+  StringPool pool;
+  std::vector<std::string> texts;
+  for (std::size_t length = 1; length <= 24; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      std::string text(length, 'k');
+      text[at] = 'K';
+      texts.push_back(text);
+    }
+    texts.emplace_back(length, 'k');
+  }
+  for (std::size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(pool.intern(texts[i]), static_cast<StrId>(i)) << texts[i];
+  for (std::size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(pool.find(texts[i]), static_cast<StrId>(i)) << texts[i];
 }
 
 TEST(ModelStringPool, PrecomputedHashMatchesPlainIntern) {
