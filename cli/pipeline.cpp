@@ -275,6 +275,19 @@ AtomicFile::~AtomicFile() {
 
 bool AtomicFile::open(std::string& error) {
   fs::path target(path_);
+  // A device, pipe or socket (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is written as it is: a
+  // temporary file renamed over it would replace the device itself with a regular file.
+  std::error_code status_error;
+  const fs::file_status status = fs::status(target, status_error);
+  if (!status_error && fs::exists(status) && !fs::is_regular_file(status) && !fs::is_directory(status)) {
+    out_.open(path_, std::ios::binary);
+    if (!out_) {
+      error = "cannot write " + path_;
+      return false;
+    }
+    direct_ = true;
+    return true;
+  }
   fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
   temp_ = (directory / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()))).string();
   out_.open(temp_, std::ios::binary | std::ios::trunc);
@@ -291,10 +304,14 @@ void AtomicFile::write(std::string_view piece) { out_.write(piece.data(), static
 bool AtomicFile::commit(std::string& error) {
   out_.flush();
   if (!out_) {
-    error = "cannot write " + temp_ + " (disk full?)";
+    error = "cannot write " + (direct_ ? path_ : temp_) + (direct_ ? "" : " (disk full?)");
     return false;
   }
   out_.close();
+  if (direct_) {
+    committed_ = true;
+    return true;
+  }
   std::error_code ec;
   fs::rename(temp_, path_, ec);
   if (ec) {

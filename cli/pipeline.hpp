@@ -74,7 +74,8 @@ void load_data(const PipelineOptions& options, Pipeline& pipeline);
 engine::EvalResult evaluate_all(Pipeline& pipeline, const engine::EvalOptions& options);
 
 /// A file written in pieces and put in place atomically: a temporary file in the same directory,
-/// renamed over `path` by commit(); removed when it is never committed.
+/// renamed over `path` by commit(); removed when it is never committed. A `path` that is a device,
+/// pipe or socket (`/dev/null`, `/dev/stdout`, a FIFO) is written directly instead.
 class AtomicFile {
  public:
   explicit AtomicFile(std::string path);
@@ -93,6 +94,7 @@ class AtomicFile {
   std::string temp_;
   std::ofstream out_;
   bool committed_ = false;
+  bool direct_ = false;  // `path` is not a regular file: written in place, never renamed over
 };
 
 /// Writes `content` to `path` atomically (temporary file in the same directory, then rename).

@@ -1,14 +1,17 @@
 // The command line as users and schedulers see it: exit codes, formats, files, help.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "support/rapport_process.hpp"
 
@@ -61,6 +64,27 @@ TEST(Cli, FailOnDecidesTheExitCode) {
   EXPECT_EQ(rapport(base + " --fail-on high").exit_code, 1);
   EXPECT_EQ(rapport(base + " --fail-on critical").exit_code, 0);
   EXPECT_EQ(rapport(base + " --fail-on bogus").exit_code, 2);
+}
+
+// `-o` naming a device or a pipe writes into it: the report used to go to a temporary file renamed
+// over the target, which replaced `-o /dev/null` with a regular file. A FIFO stands in for the
+// device here (a test must not risk the machine's /dev/null).
+TEST(Cli, OutputToAPipeWritesIntoItAndLeavesItAPipe) {
+  TempDir dir;
+  const fs::path fifo = dir.path() / "report.pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string received;
+  std::thread reader([&] {
+    std::ifstream in(fifo, std::ios::binary);  // blocks until rapport opens the pipe for writing
+    received.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  });
+  Result run = rapport("check " + eval_case("dunbar_edges") + " --data " + eval_case("dunbar_edges") +
+                       "/data --as-of 2026-11-01 --format json -q -o " + fifo.string());
+  reader.join();
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  EXPECT_NE(received.find("\"findings\""), std::string::npos) << received.substr(0, 200);
+  for (const auto& entry : fs::directory_iterator(dir.path())) EXPECT_EQ(entry.path(), fifo);  // no temporary left
 }
 
 TEST(Cli, TextReportGroupsByRule) {
