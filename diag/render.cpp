@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "diag/bytes.hpp"
+
 namespace rapport::diag {
 
 namespace {
@@ -149,11 +151,8 @@ namespace {
 /// True when one of the 8 bytes of `word` needs a look: a control character, '"', '\\' or a
 /// non-ASCII byte (the exact bit tricks of "Bit Twiddling Hacks": no false negatives).
 inline bool word_needs_look(std::uint64_t word) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
-  constexpr std::uint64_t kHighs = 0x8080808080808080ull;
-  auto has_zero = [](std::uint64_t w) { return (w - kOnes) & ~w & kHighs; };
-  const std::uint64_t below_space = (word - kOnes * 0x20) & ~word & kHighs;
-  return ((word & kHighs) | below_space | has_zero(word ^ (kOnes * '"')) | has_zero(word ^ (kOnes * '\\'))) != 0;
+  const std::uint64_t below_space = (word - kByteOnes * 0x20) & ~word & kByteHighs;
+  return ((word & kByteHighs) | below_space | word_has_byte(word, '"') | word_has_byte(word, '\\')) != 0;
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "diag/bytes.hpp"
 #include "diag/codes.hpp"
 #include "model/schema.hpp"
 #include "model/table.hpp"
@@ -110,12 +111,7 @@ inline bool same_bytes(const char* a, const char* b, std::size_t size) {
 /// True when [data, data + size) contains a backslash: 8 bytes at a time (JSON string values are
 /// short, a call to memchr costs more than the scan).
 inline bool has_backslash(const char* data, std::size_t size) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
-  constexpr std::uint64_t kHighs = 0x8080808080808080ull;
-  auto has = [](std::uint64_t word) {
-    const std::uint64_t x = word ^ (kOnes * '\\');
-    return ((x - kOnes) & ~x & kHighs) != 0;
-  };
+  auto has = [](std::uint64_t word) { return diag::word_has_byte(word, '\\') != 0; };
   std::size_t i = 0;
   for (; i + 8 <= size; i += 8) {
     std::uint64_t word;
