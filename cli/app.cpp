@@ -228,6 +228,7 @@ int command_check(const std::vector<std::string>& args) {
                    pipeline.stats.records_by_entity[entity]);
     }
     std::fprintf(stderr, "  load %-35s %9.1f ms\n", "(references)", pipeline.stats.reference_seconds * 1000);
+    print_memory_breakdown(pipeline.dataset);
     for (const auto& rule : result.rules) {
       std::fprintf(stderr, "  %-40s %9.1f ms  %8zu subjects  %7zu findings\n", rule.rule.c_str(), rule.milliseconds,
                    rule.subjects, rule.findings);

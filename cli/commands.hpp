@@ -14,6 +14,7 @@
 #include "diag/diagnostic.hpp"
 #include "engine/findings.hpp"
 #include "engine/output.hpp"
+#include "model/table.hpp"
 
 namespace rapport::serve {
 class Backend;
@@ -61,6 +62,10 @@ std::string peak_memory_text();
 /// CPU seconds (user + system, all threads) the process has used so far: `--timings` shows each
 /// stage's, which varies less than wall time on a shared machine.
 double cpu_seconds();
+
+/// For --timings: what the loaded data holds in memory, the string pool (text, views, index) and
+/// each table's columns, in MB, to standard error.
+void print_memory_breakdown(const model::Dataset& dataset);
 
 /// --as-of: a date or a UTC timestamp; nullopt when malformed. Empty text: the current time.
 std::optional<double> parse_as_of(const std::string& text);

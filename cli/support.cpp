@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
@@ -40,6 +41,16 @@ std::string peak_memory_text() {
   if (getrusage(RUSAGE_SELF, &usage) != 0) return "unknown";
   const auto kibibytes = static_cast<std::size_t>(usage.ru_maxrss);  // ru_maxrss is in KiB
   return engine::with_thousands(kibibytes * 1024 / 1000000) + " MB";
+}
+
+void print_memory_breakdown(const model::Dataset& dataset) {
+  auto mb = [](std::size_t bytes) { return static_cast<double>(bytes) / 1e6; };
+  const model::StringPool::Usage pool = dataset.strings.usage();
+  std::fprintf(stderr, "  memory strings %zu: text %.0f MB, views %.0f MB, index %.0f MB\n", dataset.strings.size(),
+               mb(pool.text), mb(pool.views), mb(pool.index));
+  for (const auto& [entity, table] : dataset.tables) {
+    std::fprintf(stderr, "  memory %-33s %9.0f MB  %8zu rows\n", entity.c_str(), mb(table.memory_bytes()), table.size());
+  }
 }
 
 double cpu_seconds() {

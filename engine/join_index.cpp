@@ -1,5 +1,7 @@
 #include "engine/join_index.hpp"
 
+#include <algorithm>
+
 #include "engine/vector.hpp"
 
 namespace rapport::engine {
@@ -19,21 +21,50 @@ KeyIndex::KeyIndex(std::span<const StrId> keys) {
 
 template <typename RowAt>
 void KeyIndex::build(std::size_t count, RowAt row_at, std::span<const StrId> keys) {
-  // Counting sort by key: one hash lookup per row, then a stable scatter into runs.
+  auto key_of = [&](std::size_t i) {
+    std::int32_t row = row_at(i);
+    return row < 0 ? kMissingStr : keys[static_cast<std::size_t>(row)];
+  };
+  StrId low = kMissingStr, high = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    StrId key = key_of(i);
+    if (key == kMissingStr) continue;
+    low = std::min(low, key);
+    high = std::max(high, key);
+  }
+  if (low == kMissingStr) {  // no key present
+    group_start_.assign(1, 0);
+    return;
+  }
+  const std::size_t range = std::size_t{high} - low + 1;
+  if (range <= 2 * count + 4096) {
+    dense_ = true;
+    min_key_ = low;
+    scatter(count, row_at, key_of, range, [low](StrId key) { return key - low; });
+    return;
+  }
+  // Sparse keys: number the groups in first-occurrence order.
+  std::uint32_t groups = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    StrId key = key_of(i);
+    if (key != kMissingStr && group_of_key_.try_emplace(key, groups).second) ++groups;
+  }
+  scatter(count, row_at, key_of, groups, [this](StrId key) { return group_of_key_.find(key)->second; });
+}
+
+template <typename RowAt, typename KeyOf, typename GroupOf>
+void KeyIndex::scatter(std::size_t count, RowAt row_at, KeyOf key_of, std::size_t groups, GroupOf group_of) {
+  // Counting sort by group: sizes, their running sum, then a stable scatter into runs.
   constexpr std::uint32_t kLeftOut = 0xFFFFFFFFu;
   std::vector<std::uint32_t> group(count, kLeftOut);
-  std::vector<std::uint32_t> sizes;
+  group_start_.assign(groups + 1, 0);
   for (std::size_t i = 0; i < count; ++i) {
-    std::int32_t row = row_at(i);
-    StrId key = row < 0 ? kMissingStr : keys[static_cast<std::size_t>(row)];
+    StrId key = key_of(i);
     if (key == kMissingStr) continue;
-    auto [it, added] = group_of_key_.try_emplace(key, static_cast<std::uint32_t>(sizes.size()));
-    if (added) sizes.push_back(0);
-    group[i] = it->second;
-    ++sizes[it->second];
+    group[i] = group_of(key);
+    ++group_start_[group[i] + 1];
   }
-  group_start_.assign(sizes.size() + 1, 0);
-  for (std::size_t g = 0; g < sizes.size(); ++g) group_start_[g + 1] = group_start_[g] + sizes[g];
+  for (std::size_t g = 0; g < groups; ++g) group_start_[g + 1] += group_start_[g];
   rows_.resize(group_start_.back());
   std::vector<std::uint32_t> next(group_start_.begin(), group_start_.end() - 1);
   for (std::size_t i = 0; i < count; ++i) {
@@ -43,9 +74,15 @@ void KeyIndex::build(std::size_t count, RowAt row_at, std::span<const StrId> key
 
 std::span<const std::int32_t> KeyIndex::rows_of(StrId key) const {
   if (key == kMissingStr) return {};
-  auto it = group_of_key_.find(key);
-  if (it == group_of_key_.end()) return {};
-  std::uint32_t g = it->second;
+  std::uint32_t g;
+  if (dense_) {
+    if (key < min_key_ || key - min_key_ >= group_start_.size() - 1) return {};
+    g = key - min_key_;
+  } else {
+    auto it = group_of_key_.find(key);
+    if (it == group_of_key_.end()) return {};
+    g = it->second;
+  }
   return {rows_.data() + group_start_[g], group_start_[g + 1] - group_start_[g]};
 }
 

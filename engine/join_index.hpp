@@ -31,7 +31,16 @@ class KeyIndex {
  private:
   template <typename RowAt>
   void build(std::size_t count, RowAt row_at, std::span<const model::StrId> keys);
+  /// Fills the runs: `key_of(i)` is the key of `row_at(i)`, `group_of(key)` its group (< groups).
+  template <typename RowAt, typename KeyOf, typename GroupOf>
+  void scatter(std::size_t count, RowAt row_at, KeyOf key_of, std::size_t groups, GroupOf group_of);
 
+  // A group per key. Keys are string ids, dense in the pool, and a table's ids (what keys
+  // usually are: `account_id`, `assignee_id`) were interned together: when the keys span a range
+  // not much wider than the rows, the group of a key is its offset in the range (`dense_`), with
+  // no hashing; otherwise a hash map numbers them.
+  bool dense_ = false;
+  model::StrId min_key_ = 0;
   std::unordered_map<model::StrId, std::uint32_t> group_of_key_;
   std::vector<std::uint32_t> group_start_;  // by group, plus one past the last
   std::vector<std::int32_t> rows_;

@@ -21,7 +21,7 @@ std::size_t slots_for(std::size_t n) {
 }  // namespace
 
 // The page table is calloc'ed: untouched, its memory costs nothing until pages are added.
-StringPool::StringPool() : pages_(static_cast<std::string_view**>(std::calloc(kPages, sizeof(std::string_view*)))) {
+StringPool::StringPool() : pages_(static_cast<std::uint64_t**>(std::calloc(kPages, sizeof(std::uint64_t*)))) {
   if (!pages_) throw std::bad_alloc();
   rehash(kMinSlots);
 }
@@ -39,16 +39,27 @@ StringPool& StringPool::operator=(StringPool&& other) noexcept {
   return *this;
 }
 
-void StringPool::FreePages::operator()(std::string_view** pages) const {
+void StringPool::FreePages::operator()(std::uint64_t** pages) const {
   for (std::size_t p = 0; p < kPages && pages[p]; ++p) delete[] pages[p];
   std::free(pages);
 }
 
 void StringPool::append_view(std::string_view text) {
+  const auto address = reinterpret_cast<std::uintptr_t>(text.data());
+  if (address > kAddressMask) throw std::bad_alloc();  // not where user-space memory is on supported systems
+  const std::uint64_t size = std::min(text.size(), kLongSize);  // store() put a long string's length before it
   const std::size_t page = size_ >> kPageBits;
-  if (!pages_.get()[page]) pages_.get()[page] = new std::string_view[std::size_t{1} << kPageBits];
-  pages_.get()[page][size_ & kPageMask] = text;
+  if (!pages_.get()[page]) pages_.get()[page] = new std::uint64_t[std::size_t{1} << kPageBits];
+  pages_.get()[page][size_ & kPageMask] = address | (size << kAddressBits);
   ++size_;
+}
+
+StringPool::Usage StringPool::usage() const {
+  Usage usage;
+  for (const Chunk& chunk : chunks_) usage.text += chunk.capacity;
+  for (std::size_t p = 0; p < kPages && pages_.get()[p]; ++p) usage.views += sizeof(std::uint64_t) << kPageBits;
+  usage.index = slots_.capacity() * sizeof(Slot);
+  return usage;
 }
 
 StrId StringPool::intern_shared(std::string_view text) {
@@ -57,16 +68,23 @@ StrId StringPool::intern_shared(std::string_view text) {
 }
 
 std::string_view StringPool::store(std::string_view text) {
-  if (chunks_.empty() || chunks_.back().capacity - chunks_.back().used < text.size()) {
+  const std::size_t prefix = text.size() >= kLongSize ? sizeof(std::size_t) : 0;  // see view()
+  const std::size_t bytes = prefix + text.size();
+  if (chunks_.empty() || chunks_.back().capacity - chunks_.back().used < bytes) {
     Chunk chunk;
-    chunk.capacity = std::max(kChunkSize, text.size());
+    chunk.capacity = std::max(kChunkSize, bytes);
     chunk.data = std::make_unique_for_overwrite<char[]>(chunk.capacity);
     chunks_.push_back(std::move(chunk));
   }
   Chunk& chunk = chunks_.back();
   char* at = chunk.data.get() + chunk.used;
+  if (prefix) {
+    const std::size_t size = text.size();
+    std::memcpy(at, &size, sizeof(size));
+    at += prefix;
+  }
   if (!text.empty()) std::memcpy(at, text.data(), text.size());
-  chunk.used += text.size();
+  chunk.used += bytes;
   return {at, text.size()};
 }
 

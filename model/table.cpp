@@ -55,6 +55,18 @@ bool Column::missing_at(std::size_t row) const {
   return true;
 }
 
+std::size_t Column::memory_bytes() const {
+  return numbers.capacity() * sizeof(double) + strings.capacity() * sizeof(StrId) +
+         rows.capacity() * sizeof(std::int32_t) + list_offsets.capacity() * sizeof(std::uint32_t) +
+         list_items.capacity() * sizeof(StrId) + list_present.capacity();
+}
+
+std::size_t Table::memory_bytes() const {
+  std::size_t bytes = ids.capacity() * sizeof(StrId) + source_lines.capacity() * sizeof(std::uint32_t);
+  for (const auto& [name, column] : columns) bytes += column.memory_bytes();
+  return bytes;
+}
+
 const Column* Table::column(std::string_view name) const {
   auto it = columns.find(name);
   return it == columns.end() ? nullptr : &it->second;

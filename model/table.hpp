@@ -39,6 +39,8 @@ struct Column {
   /// Appends a missing value.
   void push_missing();
   [[nodiscard]] bool missing_at(std::size_t row) const;
+  /// Bytes allocated for the values (capacities), for `--timings`.
+  [[nodiscard]] std::size_t memory_bytes() const;
 
   /// TextList rows whose list was replaced in place (engine/live.cpp's what-if copies: rewriting
   /// the compressed list_items for one row would move every later row's items). Readers of lists
@@ -63,6 +65,8 @@ struct Table {
   std::map<std::string, Column, std::less<>> columns;
 
   [[nodiscard]] std::size_t size() const { return ids.size(); }
+  /// Bytes allocated for ids, source lines and columns (capacities), for `--timings`.
+  [[nodiscard]] std::size_t memory_bytes() const;
   [[nodiscard]] const Column* column(std::string_view name) const;
   Column* column_mut(std::string_view name);
   /// Row of an id, or kNoRow.

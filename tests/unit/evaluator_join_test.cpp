@@ -46,6 +46,25 @@ TEST(KeyIndex, GroupsRowsByKeyInTheirOrderAndLeavesOutMissingKeys) {
   EXPECT_TRUE(rows_of(part, 3).empty());
 }
 
+// Keys spread far wider than the rows (ids of several tables interned apart) are numbered by a
+// hash map; keys within a narrow range by their offset in it. Both answer the same.
+TEST(KeyIndex, SparseAndDenseKeysAnswerAlike) {
+  const model::StrId m = model::kMissingStr;
+  const std::vector<model::StrId> dense = {100, 101, m, 100, 104, 101};
+  const std::vector<model::StrId> sparse = {100, 5000000, m, 100, 4000000000u, 5000000};
+  engine::KeyIndex near(dense), far(sparse);
+  EXPECT_EQ(rows_of(near, 100), (std::vector<std::int32_t>{0, 3}));
+  EXPECT_EQ(rows_of(near, 101), (std::vector<std::int32_t>{1, 5}));
+  EXPECT_EQ(rows_of(near, 104), (std::vector<std::int32_t>{4}));
+  for (model::StrId outside : {0u, 99u, 102u, 105u, 4000000000u}) EXPECT_TRUE(rows_of(near, outside).empty()) << outside;
+  EXPECT_EQ(rows_of(far, 100), (std::vector<std::int32_t>{0, 3}));
+  EXPECT_EQ(rows_of(far, 5000000), (std::vector<std::int32_t>{1, 5}));
+  EXPECT_EQ(rows_of(far, 4000000000u), (std::vector<std::int32_t>{4}));
+  for (model::StrId outside : {0u, 99u, 101u, 4999999u}) EXPECT_TRUE(rows_of(far, outside).empty()) << outside;
+  const std::vector<model::StrId> none = {m, m};
+  EXPECT_TRUE(rows_of(engine::KeyIndex(none), 0).empty());
+}
+
 TEST(KeyIndex, EmptyInputAnswersNothing) {
   engine::KeyIndex none;
   EXPECT_TRUE(none.rows_of(0).empty());

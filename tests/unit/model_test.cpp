@@ -136,6 +136,28 @@ TEST(ModelStringPool, EmptyAndBinaryStrings) {
   EXPECT_EQ(pool.find(big), b);
 }
 
+// A view keeps lengths up to 65,534 next to the address; longer strings keep theirs in front of
+// the text. Lengths around that limit, interleaved with short strings, and one longer than a
+// chunk, come back whole.
+TEST(ModelStringPool, LengthsAroundTheLongStringLimit) {
+  StringPool pool;
+  std::vector<std::pair<StrId, std::string>> kept;
+  std::size_t n = 0;
+  for (std::size_t size : {std::size_t{0xFFFD}, std::size_t{0xFFFE}, std::size_t{0xFFFF}, std::size_t{0x10000},
+                           std::size_t{0x10001}, std::size_t{(1u << 20) - 8}, std::size_t{(1u << 20) + 3}}) {
+    std::string text(size, static_cast<char>('a' + n % 26));
+    text.back() = static_cast<char>('0' + n % 10);
+    kept.emplace_back(pool.intern(text), text);
+    std::string small = "s" + std::to_string(n++);
+    kept.emplace_back(pool.intern(small), small);
+  }
+  for (const auto& [id, text] : kept) {
+    EXPECT_EQ(pool.view(id).size(), text.size());
+    EXPECT_EQ(pool.view(id), text);
+    EXPECT_EQ(pool.find(text), id);
+  }
+}
+
 // The hash reads a string's last bytes as overlapping words: strings differing only there, at
 // every length, stay apart.
 TEST(ModelStringPool, StringsDifferingInTheirLastBytesStayApart) {
