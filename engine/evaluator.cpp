@@ -1465,8 +1465,10 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
   const SharedString pack(pack_.name), version(pack_.version), rule_id(rule.id), title(rule.title),
       entity(rule.subject_entity);
   const SharedStrings tags(rule.tags);
-  std::vector<SharedString> let_names;
-  for (const auto& let : rule.lets) let_names.emplace_back(let.name);
+  std::vector<std::string> let_names;
+  for (const auto& let : rule.lets) let_names.push_back(let.name);
+  const SharedStrings evidence_names(std::move(let_names));
+  std::string values;  // a finding's evidence values, see EvidenceList
   for (std::size_t i = 0; i < firing.size(); ++i) {
     Finding finding;
     finding.pack = pack;
@@ -1487,10 +1489,12 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
     finding.message = std::move(messages[i]);
     finding.remedy = std::move(remedies[i]);
     finding.tags = tags;
-    finding.evidence.reserve(rule.lets.size());
+    values.clear();
     for (std::size_t l = 0; l < rule.lets.size(); ++l) {
-      finding.evidence.push_back({let_names[l], evidence_json(selected_lets[l], rule.lets[l].value.type, i, data_)});
+      append_evidence_json(values, selected_lets[l], rule.lets[l].value.type, i, data_);
+      values.push_back('\0');
     }
+    finding.evidence = EvidenceList(evidence_names, values);
     finding.fingerprint = fingerprint(finding.pack, finding.rule, finding.subject_entity, finding.subject_id);
     findings.push_back(std::move(finding));
   }

@@ -1,6 +1,7 @@
 #pragma once
 // Findings: what a rule reports about one subject, and the run's per-rule counts.
 
+#include <algorithm>
 #include <cstddef>
 #include <initializer_list>
 #include <memory>
@@ -83,10 +84,64 @@ class SharedStrings {
   std::shared_ptr<const std::vector<std::string>> items_;
 };
 
-/// One `let` value recorded with a finding.
+/// One `let` value recorded with a finding: the let's name and its value as JSON (numbers,
+/// strings, arrays truncated to 10 items). Views into the finding's EvidenceList.
 struct Evidence {
-  SharedString name;  // the let's
-  std::string json;  // the value as JSON (numbers, strings, arrays truncated to 10 items)
+  std::string_view name;
+  std::string_view json;
+};
+
+/// A finding's `let` values, in the order of the rule's lets. The names are shared by every finding
+/// of the rule; the values are kept in one string, each followed by a NUL byte (JSON text never
+/// holds one: control characters are escaped). A million findings with four lets each would
+/// otherwise hold four million strings and their vector entries.
+class EvidenceList {
+ public:
+  EvidenceList() = default;
+  /// `values` holds each let's JSON followed by a NUL byte, in the order of `names`.
+  EvidenceList(SharedStrings names, std::string_view values)
+      : names_(std::move(names)),
+        values_(values),
+        count_(static_cast<std::size_t>(std::count(values.begin(), values.end(), '\0'))) {}
+
+  [[nodiscard]] std::size_t size() const { return count_; }
+  [[nodiscard]] bool empty() const { return count_ == 0; }
+
+  class const_iterator {
+   public:
+    using value_type = Evidence;
+    using difference_type = std::ptrdiff_t;
+    const_iterator() = default;
+    Evidence operator*() const {
+      const std::string_view values(list_->values_);
+      return {list_->names_[index_], values.substr(at_, values.find('\0', at_) - at_)};
+    }
+    const_iterator& operator++() {
+      at_ = list_->values_.find('\0', at_) + 1;
+      ++index_;
+      return *this;
+    }
+    const_iterator operator++(int) {
+      const_iterator before = *this;
+      ++*this;
+      return before;
+    }
+    friend bool operator==(const const_iterator& a, const const_iterator& b) { return a.index_ == b.index_; }
+
+   private:
+    friend class EvidenceList;
+    const_iterator(const EvidenceList* list, std::size_t index, std::size_t at) : list_(list), index_(index), at_(at) {}
+    const EvidenceList* list_ = nullptr;
+    std::size_t index_ = 0;
+    std::size_t at_ = 0;  // where the value begins in values_
+  };
+  [[nodiscard]] const_iterator begin() const { return {this, 0, 0}; }
+  [[nodiscard]] const_iterator end() const { return {this, count_, values_.size()}; }
+
+ private:
+  SharedStrings names_;
+  std::string values_;
+  std::size_t count_ = 0;
 };
 
 struct Finding {
@@ -103,7 +158,7 @@ struct Finding {
   std::string message;
   std::string remedy;
   SharedStrings tags;
-  std::vector<Evidence> evidence;
+  EvidenceList evidence;
   std::string fingerprint;  // stable across runs: hash of pack, rule, entity and id
 };
 

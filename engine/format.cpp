@@ -180,8 +180,8 @@ std::string format_lane(const Vec& v, const dsl::Type& type, std::size_t lane, c
   return out;
 }
 
-std::string evidence_json(const Vec& v, const dsl::Type& type, std::size_t lane, const model::Dataset& data) {
-  std::string out;
+void append_evidence_json(std::string& out, const Vec& v, const dsl::Type& type, std::size_t lane,
+                          const model::Dataset& data) {
   std::size_t i = v.at(lane);
   if (v.kind == Kind::Set) {
     const model::Table* table = data.table(type.entity);
@@ -195,10 +195,13 @@ std::string evidence_json(const Vec& v, const dsl::Type& type, std::size_t lane,
       else out += "null";
     }
     out += "]}";
-    return out;
+    return;
   }
   if (v.kind == Kind::List) {
-    if (v.list_missing(lane)) return "null";
+    if (v.list_missing(lane)) {
+      out += "null";
+      return;
+    }
     static const std::string kNoEntity;
     const std::string& entity = type.element ? type.element->entity : kNoEntity;
     out += '[';
@@ -208,11 +211,10 @@ std::string evidence_json(const Vec& v, const dsl::Type& type, std::size_t lane,
       append_scalar_json(out, v.element, it.number, it.str, it.row, entity, data);
     }
     out += ']';
-    return out;
+    return;
   }
   Item it = item(v, v.kind, i);
   append_scalar_json(out, v.kind, it.number, it.str, it.row, type.entity, data);
-  return out;
 }
 
 }  // namespace rapport::engine

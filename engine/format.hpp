@@ -15,7 +15,8 @@ std::string format_number(double value, dsl::Unit unit);
 std::string format_lane(const Vec& v, const dsl::Type& type, std::size_t lane, const model::Dataset& data);
 /// The same, appended to `out`.
 void append_lane(std::string& out, const Vec& v, const dsl::Type& type, std::size_t lane, const model::Dataset& data);
-/// Lane `lane` of `v` as a JSON value (lists truncated to 10 items; sets as {"count", "ids"}).
-std::string evidence_json(const Vec& v, const dsl::Type& type, std::size_t lane, const model::Dataset& data);
+/// Appends lane `lane` of `v` as a JSON value (lists truncated to 10 items; sets as {"count", "ids"}).
+void append_evidence_json(std::string& out, const Vec& v, const dsl::Type& type, std::size_t lane,
+                          const model::Dataset& data);
 
 }  // namespace rapport::engine

@@ -235,11 +235,13 @@ void append_finding_json(std::string& out, const Finding& f) {
     append_json_string(out, f.tags[t]);
   }
   out += "], \"evidence\": {";
-  for (std::size_t e = 0; e < f.evidence.size(); ++e) {
-    if (e) out += ", ";
-    append_json_string(out, f.evidence[e].name);
+  bool first = true;
+  for (const Evidence item : f.evidence) {
+    if (!first) out += ", ";
+    first = false;
+    append_json_string(out, item.name);
     out += ": ";
-    out += f.evidence[e].json;
+    out += item.json;
   }
   out += "}, \"fingerprint\": ";
   append_json_string(out, f.fingerprint);

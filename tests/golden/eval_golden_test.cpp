@@ -24,7 +24,7 @@ std::string render_findings(const engine::EvalResult& result) {
     if (!f.remedy.empty()) out += "  remedy: " + f.remedy + "\n";
     if (!f.evidence.empty()) {
       out += "  evidence:";
-      for (const auto& e : f.evidence) out += " " + e.name + "=" + e.json;
+      for (const auto e : f.evidence) out += " " + std::string(e.name) + "=" + std::string(e.json);
       out += "\n";
     }
   }

@@ -186,7 +186,7 @@ class IndexedJoins : public ::testing::Test {
     std::string out;
     for (const auto& f : cli::evaluate_all(pipeline, eval).findings) {
       out += f.rule + " " + f.subject_id + ": " + f.message + "\n";
-      for (const auto& e : f.evidence) out += "  " + e.name + " = " + e.json + "\n";
+      for (const auto e : f.evidence) out += "  " + std::string(e.name) + " = " + std::string(e.json) + "\n";
     }
     return out;
   }
