@@ -214,6 +214,7 @@ int command_check(const std::vector<std::string>& args) {
   eval_options.as_of = as_of;
   eval_options.only_rules = rules;
   eval_options.threads = 0;  // rules in parallel, one per core
+  eval_options.defer_texts = true;  // the report is written before the pipeline goes
   auto eval_started = Clock::now();
   const double eval_cpu_started = cpu_seconds();
   engine::EvalResult result = evaluate_all(pipeline, eval_options);

@@ -150,7 +150,7 @@ CaseOutcome run_case(const std::string& pack_dir, const packs::TestCase& test, c
   }
   std::vector<Line> actual;
   for (const auto& f : result.findings) {
-    actual.push_back({std::string(dsl::severity_name(f.severity)) + " " + f.rule + " " + f.subject_id, f.message});
+    actual.push_back({std::string(dsl::severity_name(f.severity)) + " " + f.rule + " " + f.subject_id, f.message.str()});
   }
   std::sort(expected.begin(), expected.end());
   std::sort(actual.begin(), actual.end());

@@ -179,6 +179,30 @@ Vec binary_numbers(const Vec& a, const Vec& b, std::size_t lanes, Kind kind, F f
   return out;
 }
 
+/// A rule's messages (or remedies) for the subjects it fired on: which text applies to each, and
+/// the values of the texts' expressions over those subjects. A finding's FindingText renders its
+/// lane from them, at once or when read (EvalOptions::defer_texts).
+struct RuleTexts final : FindingText::Source {
+  struct Part {
+    std::string text;                  // a literal part
+    const dsl::Type* type = nullptr;   // an expression part: its type (the compiled rule's) ...
+    std::size_t value = 0;             // ... and its values, values[value]
+  };
+  std::vector<std::vector<Part>> texts;
+  std::vector<Vec> values;
+  std::vector<std::int16_t> chosen;  // per lane, the text that applies (-1: none)
+  const model::Dataset* data = nullptr;
+
+  void append(std::string& out, std::uint32_t lane) const override {
+    const int t = chosen[lane];
+    if (t < 0) return;
+    for (const Part& part : texts[static_cast<std::size_t>(t)]) {
+      if (part.type) append_lane(out, values[part.value], *part.type, lane, *data);
+      else out += part.text;
+    }
+  }
+};
+
 class Evaluator {
  public:
   /// `shortcuts`: see EvalOptions::shared_set_shortcuts.
@@ -187,6 +211,13 @@ class Evaluator {
       : pack_(pack), params_(params), data_(data), now_(now), shortcuts_(shortcuts) {}
 
   EvalResult run(const EvalOptions& options);
+  /// Settings of evaluate(): EvalOptions::defer_texts, and run-level values kept for all batches
+  /// of subjects (the data doesn't change during the call).
+  void configure_for_run(const EvalOptions& options) {
+    defer_texts_ = options.defer_texts;
+    subject_batch_ = std::max<std::size_t>(options.subject_batch, 1);
+    keep_run_values_ = true;
+  }
   /// Evaluates one enabled rule, appending its findings (unsorted) and summary to `result`.
   void run_rule(const dsl::CompiledRule& rule, EvalResult& result);
 
@@ -245,6 +276,8 @@ class Evaluator {
   model::Dataset& data_;
   double now_;
   bool shortcuts_ = true;
+  bool defer_texts_ = false;
+  std::size_t subject_batch_ = EvalOptions{}.subject_batch;
   const dsl::CompiledRule* rule_ = nullptr;  // the rule being judged: its lets' definitions
   std::map<std::string, std::vector<std::int32_t>> all_rows_;
   std::map<std::pair<std::string, std::string>, RowIndex> row_indexes_;
@@ -1370,27 +1403,32 @@ void Evaluator::run_rule(const dsl::CompiledRule& rule, EvalResult& result) {
   global.level = 0;
   global.lanes = 1;
 
-  // The subject frame: one lane per subject.
+  // The subjects are judged in batches, a subject frame (one lane per subject) at a time. A lane
+  // reads only its own subject and the run-level values, which `global` keeps for all batches, so
+  // the findings are those of one frame of every subject; but a batch's vectors stay in the
+  // processor's caches, and memory holds one batch's values instead of millions of lanes'.
   Vec subjects = this->subjects(rule, global);
   const std::size_t b = subjects.begin(0), e = subjects.end(0);
-  Vec var;
-  if (rule.subject_kind == dsl::SubjectKind::Rows) {
-    var.kind = Kind::Row;
-    var.row.assign(subjects.row.begin() + b, subjects.row.begin() + e);
-  } else {
-    var.kind = subjects.element;
-    if (storage_of(subjects.element) == Storage::String) {
-      var.str.assign(subjects.str.begin() + b, subjects.str.begin() + e);
+  summary.subjects = e - b;
+  for (std::size_t from = b; from < e; from += subject_batch_) {
+    const std::size_t to = std::min(e, from + subject_batch_);
+    Vec var;
+    if (rule.subject_kind == dsl::SubjectKind::Rows) {
+      var.kind = Kind::Row;
+      var.row.assign(subjects.row.begin() + from, subjects.row.begin() + to);
     } else {
-      var.num.assign(subjects.num.begin() + b, subjects.num.begin() + e);
+      var.kind = subjects.element;
+      if (storage_of(subjects.element) == Storage::String) {
+        var.str.assign(subjects.str.begin() + from, subjects.str.begin() + to);
+      } else {
+        var.num.assign(subjects.num.begin() + from, subjects.num.begin() + to);
+      }
     }
+    Frame subject;
+    std::vector<Vec> lets;
+    set_subject_frame(subject, global, std::move(var), to - from, lets);
+    judge(rule, global, subject, summary, result.findings);
   }
-  Frame subject;
-  std::vector<Vec> lets;
-  set_subject_frame(subject, global, std::move(var), e - b, lets);
-  summary.subjects = subject.lanes;
-
-  judge(rule, global, subject, summary, result.findings);
   summary.milliseconds =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   result.rules.push_back(summary);
@@ -1430,31 +1468,42 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
       if (truthy(cond.num[cond.at(i)])) severity[i] = std::max(severity[i], escalation.severity);
     }
   }
-  auto render = [&](const std::vector<dsl::Text>& texts) {
-    std::vector<std::string> out(firing.size());
-    std::vector<bool> done(firing.size(), false);
-    for (const auto& text : texts) {
+  // Messages and remedies: per firing subject the first text whose condition holds, and the
+  // values of the texts' expressions. Rendered now, or when read (defer_texts_).
+  auto texts_of = [&](const std::vector<dsl::Text>& texts) {
+    auto out = std::make_shared<RuleTexts>();
+    out->data = &data_;
+    out->chosen.assign(firing.size(), -1);
+    for (std::size_t t = 0; t < texts.size(); ++t) {
+      const dsl::Text& text = texts[t];
       std::vector<double> applies(firing.size(), 1.0);
       if (text.condition) {
         Vec cond = eval(*text.condition, selected);
         for (std::size_t i = 0; i < firing.size(); ++i) applies[i] = cond.num[cond.at(i)];
       }
-      std::vector<Vec> values;
-      for (const auto& part : text.parts) values.push_back(part.is_expr ? eval(part.expr, selected) : Vec{});
-      for (std::size_t i = 0; i < firing.size(); ++i) {
-        if (done[i] || !truthy(applies[i])) continue;
-        done[i] = true;
-        for (std::size_t p = 0; p < text.parts.size(); ++p) {
-          const auto& part = text.parts[p];
-          if (part.is_expr) append_lane(out[i], values[p], part.expr.type, i, data_);
-          else out[i] += part.text;
+      std::vector<RuleTexts::Part>& parts = out->texts.emplace_back();
+      for (const auto& part : text.parts) {
+        if (!part.is_expr) {
+          parts.push_back({part.text, nullptr, 0});
+          continue;
         }
+        parts.push_back({{}, &part.expr.type, out->values.size()});
+        out->values.push_back(eval(part.expr, selected));
+      }
+      for (std::size_t i = 0; i < firing.size(); ++i) {
+        if (out->chosen[i] < 0 && truthy(applies[i])) out->chosen[i] = static_cast<std::int16_t>(t);
       }
     }
     return out;
   };
-  std::vector<std::string> messages = render(rule.messages);
-  std::vector<std::string> remedies = render(rule.remedies);
+  const std::shared_ptr<const RuleTexts> messages = texts_of(rule.messages);
+  const std::shared_ptr<const RuleTexts> remedies = texts_of(rule.remedies);
+  auto text = [&](const std::shared_ptr<const RuleTexts>& texts, std::size_t i) {
+    if (defer_texts_) return FindingText(texts, static_cast<std::uint32_t>(i));
+    std::string rendered;
+    texts->append(rendered, static_cast<std::uint32_t>(i));
+    return FindingText(std::move(rendered));
+  };
 
   const model::Table* table = rule.subject_kind == dsl::SubjectKind::Rows ? data_.table(rule.subject_entity) : nullptr;
   const model::Column* names = table ? table->column("name") : nullptr;
@@ -1486,8 +1535,8 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
       finding.value_subject = true;
       finding.subject_id = format_lane(selected.var, rule.subject_type, i, data_);
     }
-    finding.message = std::move(messages[i]);
-    finding.remedy = std::move(remedies[i]);
+    finding.message = text(messages, i);
+    finding.remedy = text(remedies, i);
     finding.tags = tags;
     values.clear();
     for (std::size_t l = 0; l < rule.lets.size(); ++l) {
@@ -1682,6 +1731,7 @@ void Evaluator::prepare_indexes(const Node& node) {
 EvalResult evaluate(const dsl::CompiledPack& pack, const dsl::ParamValues& params, model::Dataset& data,
                     const EvalOptions& options) {
   Evaluator evaluator(pack, params, data, options.as_of, options.shared_set_shortcuts);
+  evaluator.configure_for_run(options);
   return evaluator.run(options);
 }
 
@@ -1732,6 +1782,7 @@ EvalResult evaluate(const std::vector<PackToEvaluate>& packs, model::Dataset& da
         if (!evaluator) {
           evaluator = std::make_unique<Evaluator>(*pack.pack, *pack.params, data, options.as_of,
                                                   options.shared_set_shortcuts);
+          evaluator->configure_for_run(options);
         }
         evaluator->run_rule(*task.rule, task.result);
       } catch (...) {

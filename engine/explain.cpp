@@ -1569,8 +1569,8 @@ std::string render_explanation_json(const Explanation& e) {
     Json f = Json::object();
     f.set("severity", Json::string(dsl::severity_name(e.finding->severity)));
     f.set("base_severity", Json::string(dsl::severity_name(e.finding->base_severity)));
-    f.set("message", Json::string(e.finding->message));
-    f.set("remedy", Json::string(e.finding->remedy));
+    f.set("message", Json::string(e.finding->message.str()));
+    f.set("remedy", Json::string(e.finding->remedy.str()));
     f.set("fingerprint", Json::string(e.finding->fingerprint));
     root.set("finding", std::move(f));
   } else {

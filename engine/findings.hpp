@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <ostream>
@@ -144,6 +145,61 @@ class EvidenceList {
   std::size_t count_ = 0;
 };
 
+/// A finding's message or remedy: its text, or what renders the text each time it is read. The
+/// evaluator defers them when asked (EvalOptions::defer_texts, for `check`, which writes its report
+/// and exits): a million findings would otherwise hold a million rendered messages and remedies
+/// (about 350 MB at a million accounts) until the report is written. A deferred text reads the
+/// dataset it was evaluated over, which must outlive it unchanged.
+class FindingText {
+ public:
+  /// Renders the text of lane `lane` of a rule's findings.
+  class Source {
+   public:
+    virtual ~Source() = default;
+    virtual void append(std::string& out, std::uint32_t lane) const = 0;
+  };
+
+  FindingText() = default;
+  FindingText(std::string text) : text_(std::move(text)) {}  // NOLINT: implicit, assigned from texts
+  FindingText(const char* text) : text_(text) {}            // NOLINT
+  FindingText(std::shared_ptr<const Source> source, std::uint32_t lane) : source_(std::move(source)), lane_(lane) {}
+
+  /// Appends the text to `out`.
+  void append_to(std::string& out) const {
+    if (source_) source_->append(out, lane_);
+    else out += text_;
+  }
+  /// The text, rendered into `scratch` when deferred (valid while `scratch` and this are).
+  [[nodiscard]] std::string_view view(std::string& scratch) const {
+    if (!source_) return text_;
+    scratch.clear();
+    source_->append(scratch, lane_);
+    return scratch;
+  }
+  [[nodiscard]] std::string str() const {
+    std::string text;
+    append_to(text);
+    return text;
+  }
+  [[nodiscard]] bool empty() const { return source_ ? str().empty() : text_.empty(); }
+
+  friend bool operator==(const FindingText& a, const FindingText& b) { return a.str() == b.str(); }
+  friend bool operator==(const FindingText& a, std::string_view b) { return a.str() == b; }
+  friend bool operator==(const FindingText& a, const char* b) { return a.str() == b; }
+  friend std::string operator+(const std::string& a, const FindingText& b) { return a + b.str(); }
+  friend std::string operator+(std::string&& a, const FindingText& b) {
+    b.append_to(a);
+    return std::move(a);
+  }
+  friend std::string operator+(const char* a, const FindingText& b) { return a + b.str(); }
+  friend std::ostream& operator<<(std::ostream& out, const FindingText& text) { return out << text.str(); }
+
+ private:
+  std::string text_;
+  std::shared_ptr<const Source> source_;
+  std::uint32_t lane_ = 0;
+};
+
 struct Finding {
   SharedString pack;
   SharedString pack_version;
@@ -155,8 +211,8 @@ struct Finding {
   std::string subject_id;      // the row id, or the value
   bool value_subject = false;
   std::string subject_name;    // the row's `name` when it has one
-  std::string message;
-  std::string remedy;
+  FindingText message;
+  FindingText remedy;
   SharedStrings tags;
   EvidenceList evidence;
   std::string fingerprint;  // stable across runs: hash of pack, rule, entity and id

@@ -225,10 +225,11 @@ void append_finding_json(std::string& out, const Finding& f) {
     out += ", \"name\": ";
     append_json_string(out, f.subject_name);
   }
+  thread_local std::string scratch;  // a deferred text, rendered before it is escaped
   out += "}, \"message\": ";
-  append_json_string(out, f.message);
+  append_json_string(out, f.message.view(scratch));
   out += ", \"remedy\": ";
-  append_json_string(out, f.remedy);
+  append_json_string(out, f.remedy.view(scratch));
   out += ", \"tags\": [";
   for (std::size_t t = 0; t < f.tags.size(); ++t) {
     if (t) out += ", ";
@@ -310,7 +311,7 @@ void render_csv(const EvalResult& result, const ReportWriter& write) {
     for (std::size_t t = 0; t < f.tags.size(); ++t) tags += (t ? ";" : "") + f.tags[t];
     buffer += std::string(dsl::severity_name(f.severity)) + "," + csv_cell(f.pack) + "," + csv_cell(f.pack_version) +
               "," + csv_cell(f.rule) + "," + csv_cell(f.subject_entity) + "," + csv_cell(f.subject_id) + "," +
-              csv_cell(f.subject_name) + "," + csv_cell(f.message) + "," + csv_cell(f.remedy) + "," + csv_cell(tags) +
+              csv_cell(f.subject_name) + "," + csv_cell(f.message.str()) + "," + csv_cell(f.remedy.str()) + "," + csv_cell(tags) +
               "," + f.fingerprint + "\n";
   });
   out.finish();

@@ -187,8 +187,8 @@ std::string findings_table(const RunReport& report) {
            "\" data-region=\"" + e(rf.region) + "\"><td>" + severity_badge(f.severity) + "</td><td><span class=\"status status-" +
            status + "\">" + status + "</span></td><td><code>" + e(f.rule) + "</code><div class=\"remedy\">" + e(f.title) +
            "</div></td><td>" + e(f.subject_name.empty() ? f.subject_id : f.subject_name) + "<div class=\"remedy\"><code>" +
-           e(f.subject_entity + "/" + f.subject_id) + "</code></div></td><td>" + e(f.message);
-    if (!f.remedy.empty()) out += "<div class=\"remedy\">Remedy: " + e(f.remedy) + "</div>";
+           e(f.subject_entity + "/" + f.subject_id) + "</code></div></td><td>" + e(f.message.str());
+    if (!f.remedy.empty()) out += "<div class=\"remedy\">Remedy: " + e(f.remedy.str()) + "</div>";
     if (rf.waiver >= 0) {
       const Waiver& w = report.waivers.at(static_cast<std::size_t>(rf.waiver));
       out += "<div class=\"remedy\">Waived until " + e(w.expires) + ": " + e(w.reason) + "</div>";

@@ -121,7 +121,7 @@ void write_result(JsonWriter& json, const RunReport& report, const Index& index,
   json.begin_object();
   write_rule_reference(json, index, f.pack, f.rule);
   json.member("level", level_of(f.severity));
-  json.key("message").begin_object().member("text", f.message.empty() ? f.title.str() : f.message).end();
+  json.key("message").begin_object().member("text", f.message.empty() ? f.title.str() : f.message.str()).end();
   write_logical_location(json, f.subject_entity, f.subject_id, f.value_subject);
   json.key("partialFingerprints").begin_object().member("rapport/v1", f.fingerprint).end();
   // A waived finding is "unchanged" when it was already reported before this run.
@@ -144,7 +144,7 @@ void write_result(JsonWriter& json, const RunReport& report, const Index& index,
   json.member("team", rf.team)
       .member("region", rf.region)
       .member("severity", dsl::severity_name(f.severity))
-      .member("remedy", f.remedy)
+      .member("remedy", f.remedy.str())
       .member("subjectName", f.subject_name)
       .member("pack", f.pack)
       .member("firstSeen", rf.first_seen)

@@ -136,7 +136,7 @@ std::set<Finding> check(const fs::path& rules, const fs::path& data) {
   engine::EvalOptions eval;
   eval.as_of = *model::parse_date("2026-03-15");
   for (const auto& f : cli::evaluate_all(pipeline, eval).findings) {
-    out.emplace(f.rule, f.subject_id, std::string(dsl::severity_name(f.severity)), f.message);
+    out.emplace(f.rule, f.subject_id, std::string(dsl::severity_name(f.severity)), f.message.str());
   }
   return out;
 }

@@ -213,6 +213,20 @@ TEST_F(IndependentCheck, ParallelEvaluationEqualsSerial) {
     eval.threads = threads;
     EXPECT_EQ(describe(cli::evaluate_all(pipeline, eval)), expected) << threads << " threads";
   }
+  // Messages and remedies rendered when read (as `check` does) read the same as those rendered
+  // when found, whatever the thread count; and so do subjects judged in small batches (every
+  // rule with more than one batch, percentile ranks over the run included).
+  eval.defer_texts = true;
+  for (unsigned threads : {1u, 2u}) {
+    eval.threads = threads;
+    EXPECT_EQ(describe(cli::evaluate_all(pipeline, eval)), expected) << threads << " threads, deferred texts";
+  }
+  eval.defer_texts = false;
+  for (std::size_t batch : {std::size_t{1}, std::size_t{97}}) {
+    eval.subject_batch = batch;
+    eval.threads = 2;
+    EXPECT_EQ(describe(cli::evaluate_all(pipeline, eval)), expected) << "batches of " << batch << " subjects";
+  }
 }
 
 }  // namespace

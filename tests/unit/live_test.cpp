@@ -146,7 +146,7 @@ TEST_F(LiveExamples, OwnerReassignment) {
   ChangeEffect effect = snapshot_->what_if({upsert("accounts", account, {{"owner_id", "nobody"}})});
   bool reported = std::any_of(effect.created.begin(), effect.created.end(), [&](const engine::Finding& f) {
     return f.rule == "unowned_or_inactive_owner" && f.subject_id == account &&
-           f.message.find("is owned by nobody, who is not a known user.") != std::string::npos;
+           f.message.str().find("is owned by nobody, who is not a known user.") != std::string::npos;
   });
   EXPECT_TRUE(reported);
   EXPECT_GT(effect.subjects_evaluated, 0u);
