@@ -182,6 +182,7 @@ int command_check(const std::vector<std::string>& args) {
   options.data_dir = data_dir;
   options.only_rules = rules;
   options.progress = !common.quiet && stream_is_tty(stderr);
+  options.keep_source_lines = false;  // the report reads none
 
   using Clock = std::chrono::steady_clock;
   auto seconds_since = [](Clock::time_point start) {

@@ -183,6 +183,7 @@ void load_data(const PipelineOptions& options, Pipeline& p) {
   const load::Discovery& discovery = *p.discovery;
   load::LoadOptions load_options;
   load_options.on_bad_record = options.on_bad_record;
+  load_options.keep_source_lines = options.keep_source_lines;
   // Every field an active rule names must be in the data: an error at load time, never a
   // silent null. Disabled and unselected rules need nothing.
   for (const auto& configured : p.packs) {

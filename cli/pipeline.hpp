@@ -42,6 +42,7 @@ struct PipelineOptions {
   /// owners and portfolios.
   std::map<std::string, std::set<std::string>> extra_fields;
   std::string rapport_version = "0.0.0";  // checked against pack manifests' `requires`
+  bool keep_source_lines = true;  // load::LoadOptions::keep_source_lines
 };
 
 /// Everything a run produced; `exit_code` is set when a stage stopped the run.

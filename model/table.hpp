@@ -61,7 +61,8 @@ struct Table {
   std::string entity;
   std::string source_path;               // the file the rows came from
   std::vector<StrId> ids;                // the `id` column
-  std::vector<std::uint32_t> source_lines;  // 1-based line (or CSV record start line) of each row
+  std::vector<std::uint32_t> source_lines;  // 1-based line (or CSV record start line) of each row; empty
+                                            // when the loader didn't keep them (LoadOptions)
   std::map<std::string, Column, std::less<>> columns;
 
   [[nodiscard]] std::size_t size() const { return ids.size(); }

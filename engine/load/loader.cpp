@@ -68,6 +68,9 @@ class Loader {
     resolve_references();
     stats_.reference_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - references_started).count();
+    if (!options_.keep_source_lines) {
+      for (auto& [entity, table] : dataset_.tables) std::vector<std::uint32_t>().swap(table.source_lines);
+    }
     return true;
   }
 

@@ -55,6 +55,10 @@ struct LoadOptions {
   std::function<void(const std::string&, std::size_t, std::size_t)> progress;
   /// Bytes per parallel parsing chunk (0 = 4 MiB). Tests use small values to exercise chunking.
   std::size_t chunk_bytes = 0;
+  /// Keep each table's `source_lines` after loading (for explanations and edits in place). The
+  /// loader's own messages have them either way. `check` reads none: 4 bytes a row, 82 MB at a
+  /// million accounts.
+  bool keep_source_lines = true;
 };
 
 /// Counts for the summary line.

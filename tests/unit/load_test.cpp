@@ -49,10 +49,11 @@ Fields all_fields(const load::Discovery& discovery) {
 
 std::unique_ptr<Loaded> load_dir(const std::string& dir, const Fields* fields = nullptr,
                                  load::BadRecordPolicy policy = load::BadRecordPolicy::Fail, unsigned threads = 2,
-                                 std::size_t chunk_bytes = 0) {
+                                 std::size_t chunk_bytes = 0, bool keep_source_lines = true) {
   auto result = std::make_unique<Loaded>();
   result->discovery = load::discover(dir, result->sink);
   load::LoadOptions options;
+  options.keep_source_lines = keep_source_lines;
   options.on_bad_record = policy;
   options.threads = threads;
   options.chunk_bytes = chunk_bytes;
@@ -566,6 +567,14 @@ TEST(LoadBad, JsonlSkipDropsBadRecords) {
                 "a1 | annual_revenue=100 | created_at=" + num(seconds("2020-01-01")) + " | name=\"Good\" | tier=null",
                 "a5 | annual_revenue=5 | created_at=null | name=null | tier=\"gold\""}));
   EXPECT_EQ(l->dataset->table("accounts")->source_lines, (std::vector<std::uint32_t>{1, 10}));
+
+  // Without keeping the source lines (as `check` loads), the messages still name the lines, the
+  // rows are the same, and the tables hold no lines.
+  auto lean = load_dir(kData + "/bad_jsonl", &kBadFields, load::BadRecordPolicy::Skip, 2, 0, false);
+  ASSERT_TRUE(lean->ok);
+  EXPECT_EQ(join(diagnostics(lean->sink, kData + "/bad_jsonl")), expected);
+  EXPECT_EQ(dump(*lean->dataset, *lean->dataset->table("accounts")), dump(*l->dataset, *l->dataset->table("accounts")));
+  EXPECT_TRUE(lean->dataset->table("accounts")->source_lines.empty());
 }
 
 const char* const kBadCsvErrors =
