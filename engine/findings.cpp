@@ -5,9 +5,47 @@
 #include <cstdio>
 #include <iterator>
 #include <map>
+#include <mutex>
 #include <numeric>
+#include <set>
+#include <unordered_set>
 
 namespace rapport::engine {
+
+namespace {
+
+/// The process's rule metadata texts (SharedString, SharedStrings): never freed, so that copies
+/// may point at them from anywhere, static destruction included.
+struct Interned {
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>()(text); }
+  };
+  std::mutex mutex;
+  std::unordered_set<std::string, Hash, std::equal_to<>> texts;
+  std::set<std::vector<std::string>> lists;
+};
+
+Interned& interned() {
+  static auto* const kept = new Interned();  // reachable, never freed
+  return *kept;
+}
+
+}  // namespace
+
+const std::string* SharedString::intern(std::string_view text) {
+  Interned& all = interned();
+  std::lock_guard lock(all.mutex);
+  auto it = all.texts.find(text);
+  if (it == all.texts.end()) it = all.texts.emplace(text).first;
+  return &*it;
+}
+
+const std::vector<std::string>* SharedStrings::intern(const std::vector<std::string>& items) {
+  Interned& all = interned();
+  std::lock_guard lock(all.mutex);
+  return &*all.lists.insert(items).first;
+}
 
 namespace {
 

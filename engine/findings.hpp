@@ -10,21 +10,24 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "dsl/program.hpp"
 
 namespace rapport::engine {
 
-/// An immutable string whose copies share one allocation: the pack, rule, title, subject entity
-/// and tags that every finding of a rule repeats (a million findings would otherwise hold a
-/// million copies of each). Reads like a `const std::string`.
+/// An immutable string kept once per process: the pack, rule, title and subject entity that
+/// every finding of a rule repeats (a million findings would otherwise hold a million copies of
+/// each). A copy is a pointer, without a reference count to update. Each distinct text is kept
+/// until the process ends: these are rule metadata, a few hundred texts however often packs are
+/// loaded. Reads like a `const std::string`.
 class SharedString {
  public:
   SharedString() = default;
-  SharedString(std::string text) : text_(std::make_shared<const std::string>(std::move(text))) {}  // NOLINT: implicit
-  SharedString(const char* text) : SharedString(std::string(text)) {}                                // NOLINT: implicit
-  explicit SharedString(std::string_view text) : SharedString(std::string(text)) {}
+  SharedString(std::string_view text) : text_(intern(text)) {}  // NOLINT: implicit
+  SharedString(const std::string& text) : text_(intern(text)) {}  // NOLINT: implicit
+  SharedString(const char* text) : text_(intern(text)) {}         // NOLINT: implicit
 
   [[nodiscard]] const std::string& str() const { return text_ ? *text_ : empty_string(); }
   operator const std::string&() const { return str(); }  // NOLINT: implicit, reads as a string
@@ -57,16 +60,17 @@ class SharedString {
     static const std::string empty;
     return empty;
   }
-  std::shared_ptr<const std::string> text_;
+  /// The process's copy of `text` (thread-safe).
+  static const std::string* intern(std::string_view text);
+  const std::string* text_ = nullptr;
 };
 
-/// An immutable list of strings whose copies share one allocation (a rule's tags, repeated by
-/// each of its findings). Reads like a `const std::vector<std::string>`.
+/// An immutable list of strings kept once per process, like SharedString (a rule's tags and its
+/// lets' names, repeated by each of its findings). Reads like a `const std::vector<std::string>`.
 class SharedStrings {
  public:
   SharedStrings() = default;
-  SharedStrings(std::vector<std::string> items)  // NOLINT: implicit
-      : items_(std::make_shared<const std::vector<std::string>>(std::move(items))) {}
+  SharedStrings(const std::vector<std::string>& items) : items_(intern(items)) {}  // NOLINT: implicit
   SharedStrings(std::initializer_list<std::string> items) : SharedStrings(std::vector<std::string>(items)) {}
 
   [[nodiscard]] const std::vector<std::string>& list() const { return items_ ? *items_ : empty_list(); }
@@ -82,7 +86,9 @@ class SharedStrings {
     static const std::vector<std::string> empty;
     return empty;
   }
-  std::shared_ptr<const std::vector<std::string>> items_;
+  /// The process's copy of `items` (thread-safe).
+  static const std::vector<std::string>* intern(const std::vector<std::string>& items);
+  const std::vector<std::string>* items_ = nullptr;
 };
 
 /// One `let` value recorded with a finding: the let's name and its value as JSON (numbers,
@@ -100,13 +106,12 @@ class EvidenceList {
  public:
   EvidenceList() = default;
   /// `values` holds each let's JSON followed by a NUL byte, in the order of `names`.
-  EvidenceList(SharedStrings names, std::string_view values)
-      : names_(std::move(names)),
-        values_(values),
-        count_(static_cast<std::size_t>(std::count(values.begin(), values.end(), '\0'))) {}
+  EvidenceList(SharedStrings names, std::string_view values) : names_(names), values_(values) {}
 
-  [[nodiscard]] std::size_t size() const { return count_; }
-  [[nodiscard]] bool empty() const { return count_ == 0; }
+  [[nodiscard]] std::size_t size() const {
+    return static_cast<std::size_t>(std::count(values_.begin(), values_.end(), '\0'));
+  }
+  [[nodiscard]] bool empty() const { return values_.empty(); }
 
   class const_iterator {
    public:
@@ -118,7 +123,8 @@ class EvidenceList {
       return {list_->names_[index_], values.substr(at_, values.find('\0', at_) - at_)};
     }
     const_iterator& operator++() {
-      at_ = list_->values_.find('\0', at_) + 1;
+      const std::size_t nul = list_->values_.find('\0', at_);
+      at_ = nul == std::string::npos ? list_->values_.size() : nul + 1;
       ++index_;
       return *this;
     }
@@ -127,7 +133,7 @@ class EvidenceList {
       ++*this;
       return before;
     }
-    friend bool operator==(const const_iterator& a, const const_iterator& b) { return a.index_ == b.index_; }
+    friend bool operator==(const const_iterator& a, const const_iterator& b) { return a.at_ == b.at_; }
 
    private:
     friend class EvidenceList;
@@ -137,12 +143,11 @@ class EvidenceList {
     std::size_t at_ = 0;  // where the value begins in values_
   };
   [[nodiscard]] const_iterator begin() const { return {this, 0, 0}; }
-  [[nodiscard]] const_iterator end() const { return {this, count_, values_.size()}; }
+  [[nodiscard]] const_iterator end() const { return {this, 0, values_.size()}; }  // compared by position
 
  private:
   SharedStrings names_;
   std::string values_;
-  std::size_t count_ = 0;
 };
 
 /// A finding's message or remedy: its text, or what renders the text each time it is read. The
@@ -160,20 +165,21 @@ class FindingText {
   };
 
   FindingText() = default;
-  FindingText(std::string text) : text_(std::move(text)) {}  // NOLINT: implicit, assigned from texts
-  FindingText(const char* text) : text_(text) {}            // NOLINT
-  FindingText(std::shared_ptr<const Source> source, std::uint32_t lane) : source_(std::move(source)), lane_(lane) {}
+  FindingText(std::string text) : value_(std::move(text)) {}  // NOLINT: implicit, assigned from texts
+  FindingText(const char* text) : value_(std::string(text)) {}  // NOLINT
+  FindingText(std::shared_ptr<const Source> source, std::uint32_t lane) : value_(Deferred{std::move(source), lane}) {}
 
   /// Appends the text to `out`.
   void append_to(std::string& out) const {
-    if (source_) source_->append(out, lane_);
-    else out += text_;
+    if (const auto* deferred = std::get_if<Deferred>(&value_)) deferred->source->append(out, deferred->lane);
+    else out += std::get<std::string>(value_);
   }
   /// The text, rendered into `scratch` when deferred (valid while `scratch` and this are).
   [[nodiscard]] std::string_view view(std::string& scratch) const {
-    if (!source_) return text_;
+    const auto* deferred = std::get_if<Deferred>(&value_);
+    if (!deferred) return std::get<std::string>(value_);
     scratch.clear();
-    source_->append(scratch, lane_);
+    deferred->source->append(scratch, deferred->lane);
     return scratch;
   }
   [[nodiscard]] std::string str() const {
@@ -181,7 +187,10 @@ class FindingText {
     append_to(text);
     return text;
   }
-  [[nodiscard]] bool empty() const { return source_ ? str().empty() : text_.empty(); }
+  [[nodiscard]] bool empty() const {
+    const auto* text = std::get_if<std::string>(&value_);
+    return text ? text->empty() : str().empty();
+  }
 
   friend bool operator==(const FindingText& a, const FindingText& b) { return a.str() == b.str(); }
   friend bool operator==(const FindingText& a, std::string_view b) { return a.str() == b; }
@@ -195,9 +204,11 @@ class FindingText {
   friend std::ostream& operator<<(std::ostream& out, const FindingText& text) { return out << text.str(); }
 
  private:
-  std::string text_;
-  std::shared_ptr<const Source> source_;
-  std::uint32_t lane_ = 0;
+  struct Deferred {
+    std::shared_ptr<const Source> source;
+    std::uint32_t lane = 0;
+  };
+  std::variant<std::string, Deferred> value_;  // the text, or what renders it
 };
 
 struct Finding {
@@ -207,9 +218,9 @@ struct Finding {
   SharedString title;  // the rule's; its rationale is in the compiled pack
   dsl::Severity base_severity = dsl::Severity::Medium;
   dsl::Severity severity = dsl::Severity::Medium;  // after escalation
+  bool value_subject = false;   // the subject is a value (subject_id), not a row
   SharedString subject_entity;  // "accounts"; for value subjects the entity the values come from
   std::string subject_id;      // the row id, or the value
-  bool value_subject = false;
   std::string subject_name;    // the row's `name` when it has one
   FindingText message;
   FindingText remedy;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,32 @@ TEST(EvidenceList, NamesPairWithTheirValuesInOrder) {
   // Copies share the names and keep their own values.
   engine::EvidenceList copy = list;
   EXPECT_EQ(items(copy), items(list));
+}
+
+// Rule metadata is kept once per process: equal texts, from any thread, share one copy.
+TEST(SharedString, EqualTextsShareOneCopyAcrossThreads) {
+  std::vector<const char*> seen(8);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < seen.size(); ++t) {
+    threads.emplace_back([&seen, t] {
+      for (int i = 0; i < 1000; ++i) {
+        engine::SharedString rule(std::string("neglected_") + "long_tail");
+        engine::SharedString other("rule " + std::to_string(i % 7));
+        EXPECT_EQ(other, "rule " + std::to_string(i % 7));
+        seen[t] = rule.data();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const char* data : seen) EXPECT_EQ(data, seen[0]);
+  EXPECT_EQ(std::string_view(seen[0]), "neglected_long_tail");
+  const engine::SharedString none;
+  EXPECT_TRUE(none.empty());
+  EXPECT_EQ(none, "");
+  const engine::SharedStrings tags({"a", "b"}), same(std::vector<std::string>{"a", "b"}), empty;
+  EXPECT_EQ(&tags.list(), &same.list());
+  EXPECT_EQ(tags.list(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(empty.empty());
 }
 
 TEST(EvidenceList, EmptyWithoutLets) {
