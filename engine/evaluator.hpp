@@ -27,9 +27,9 @@ struct EvalOptions {
   /// (0 = hardware concurrency). The result doesn't depend on it.
   unsigned threads = 1;
   /// Findings' messages and remedies are rendered when read instead of when found (FindingText):
-  /// they then read the dataset and the compiled packs, which must outlive the findings
-  /// unchanged. For a caller that writes its report and exits (`check`): a million findings
-  /// hold their texts' values instead of the texts, about 350 MB less at a million accounts.
+  /// they then read the dataset and the compiled packs, which must stay where they are, unchanged,
+  /// for as long as the texts are read. For a caller that writes its report and exits (`check`): a
+  /// million findings hold their texts' values instead of the texts.
   bool defer_texts = false;
   /// Subjects per batch: a rule judges its subjects a batch at a time (the findings don't depend
   /// on the size; tests use small ones). A batch's vectors stay in the processor's caches.

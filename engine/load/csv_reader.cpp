@@ -11,6 +11,8 @@
 // else the main thread re-parses that stretch from the right place. So quoted newlines cost a
 // re-parse of one chunk, never a wrong split.
 
+#include <simdjson.h>
+
 #include <cstring>
 
 #include "engine/load/internal.hpp"
@@ -88,13 +90,17 @@ CsvStatus scan_csv_record(const char* data, std::size_t size, std::size_t& pos, 
       pos = at;
       return CsvStatus::BadQuote;
     }
-    // Unquoted field: up to a comma or the line end.
+    // Unquoted field: up to a comma or the line end, 8 bytes at a time while there are 8.
     std::size_t begin = at;
-    while (at < size) {
-      char c = data[at];
-      if (c == ',' || c == '\n') break;
-      ++at;
+    for (; at + 8 <= size; at += 8) {
+      std::uint64_t word;
+      std::memcpy(&word, data + at, 8);
+      if (const std::uint64_t stops = diag::bytes_equal(word, ',') | diag::bytes_equal(word, '\n')) {
+        at += diag::first_flagged_byte(stops);
+        break;
+      }
     }
+    while (at < size && data[at] != ',' && data[at] != '\n') ++at;
     if (at > limit) {
       pos = begin;
       return CsvStatus::GaveUp;
@@ -171,8 +177,9 @@ namespace {
 std::string quoted(std::string_view text) { return "\"" + display_text(text) + "\""; }
 
 /// Converts one requested cell into its chunk column. Returns false with a message on a bad value.
+/// `utf8_checked`: the cell's record lies in a stretch already found to be valid UTF-8.
 bool convert_cell(const FilePlan& plan, ChunkOut& out, std::size_t slot, std::string_view text, std::uint32_t line,
-                  std::string& message, std::string& help) {
+                  bool utf8_checked, std::string& message, std::string& help) {
   using model::FieldType;
   const model::FieldDef& def = plan.fields[slot];
   model::Column& column = out.columns[slot];
@@ -220,14 +227,14 @@ bool convert_cell(const FilePlan& plan, ChunkOut& out, std::size_t slot, std::st
     case FieldType::Text:
     case FieldType::Enum:
     case FieldType::Ref:
-      if (!valid_utf8(text)) {
+      if (!utf8_checked && !valid_utf8(text)) {
         message = plan.entity + "." + def.name + ": invalid UTF-8 in " + quoted(text);
         return false;
       }
       push_string(out, slot, def, plan.entity, text, line);
       return true;
     case FieldType::TextList: {
-      if (!valid_utf8(text)) {
+      if (!utf8_checked && !valid_utf8(text)) {
         message = plan.entity + "." + def.name + ": invalid UTF-8 in " + quoted(text);
         return false;
       }
@@ -257,10 +264,15 @@ void parse_csv_chunk(const FilePlan& plan, std::size_t start, std::size_t end, s
   std::size_t pos = start;
   std::uint32_t newlines = 0;
   std::string message, help;
+  // The chunk's bytes checked for UTF-8 at once (simdjson's validator, many bytes a cycle): cells
+  // are cut at ASCII bytes, so every cell of a valid stretch is valid. A record running past the
+  // chunk, or any cell of an invalid chunk, is checked on its own (the message names the cell).
+  const bool chunk_utf8 = simdjson::validate_utf8(plan.data + start, end - start);
   while (pos < end) {
     const std::size_t record_start = pos;
     const std::uint32_t line = newlines;
     CsvStatus status = scan_csv_record(plan.data, plan.size, pos, limit, cells, newlines);
+    const bool utf8_checked = chunk_utf8 && pos <= end;
     if (status == CsvStatus::Eof) break;
     if (status == CsvStatus::GaveUp) {
       // A record running far past the chunk: leave it to the serial re-parse.
@@ -296,7 +308,7 @@ void parse_csv_chunk(const FilePlan& plan, std::size_t start, std::size_t end, s
         id_text = text;
         continue;
       }
-      if (!convert_cell(plan, out, static_cast<std::size_t>(slot), text, line, message, help)) {
+      if (!convert_cell(plan, out, static_cast<std::size_t>(slot), text, line, utf8_checked, message, help)) {
         out.truncate(row);
         out.add_issue(line, IssueKind::BadRecord, diag::Code::WrongFieldType, std::move(message), std::move(help));
         message.clear();
@@ -311,7 +323,7 @@ void parse_csv_chunk(const FilePlan& plan, std::size_t start, std::size_t end, s
       out.add_issue(line, IssueKind::BadRecord, diag::Code::MissingId, plan.entity + ": record has an empty id");
       continue;
     }
-    if (!valid_utf8(id_text)) {
+    if (!utf8_checked && !valid_utf8(id_text)) {
       out.truncate(row);
       out.add_issue(line, IssueKind::BadRecord, diag::Code::WrongFieldType,
                     plan.entity + ".id: invalid UTF-8 in " + quoted(id_text));

@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <cstdint>
+#include <cstring>
 #include <set>
 
+#include "diag/bytes.hpp"
 #include "diag/diagnostic.hpp"
 #include "diag/render.hpp"
 #include "diag/suggest.hpp"
@@ -122,6 +126,34 @@ TEST(DiagSink, LimitsHowManyAreKept) {
   EXPECT_EQ(sink.diagnostics().size(), 3u);
   EXPECT_EQ(sink.dropped(), 7u);
   EXPECT_EQ(sink.error_count(), 10u);
+}
+
+// bytes_equal() flags exactly the bytes equal to the one looked for (the plain word test may also
+// flag the byte after a match when it is one above it), and first_flagged_byte() finds the first
+// in memory order.
+TEST(DiagBytes, ExactFlagsAndTheFirstOfThem) {
+  for (unsigned at = 0; at < 8; ++at) {
+    for (unsigned char target : {static_cast<unsigned char>(','), static_cast<unsigned char>('\n'),
+                                 static_cast<unsigned char>(0), static_cast<unsigned char>(0xFF)}) {
+      unsigned char bytes[8];
+      for (unsigned i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(target + 1);  // one above
+      bytes[at] = target;
+      std::uint64_t word;
+      std::memcpy(&word, bytes, 8);
+      const std::uint64_t flags = bytes_equal(word, target);
+      ASSERT_NE(flags, 0u);
+      EXPECT_EQ(std::popcount(flags), 1) << "at " << at << " byte " << int(target);
+      EXPECT_EQ(first_flagged_byte(flags), at);
+      EXPECT_NE(word_has_byte(word, target), 0u);
+      // With a second match further on, the first still wins.
+      if (at < 7) {
+        bytes[7] = target;
+        std::memcpy(&word, bytes, 8);
+        EXPECT_EQ(first_flagged_byte(bytes_equal(word, target)), at);
+      }
+    }
+  }
+  EXPECT_EQ(bytes_equal(0x4141414141414141ull, 'B'), 0u);
 }
 
 }  // namespace

@@ -463,6 +463,39 @@ TEST(LoadBasic, JsonlEscapesAtEveryOffset) {
   for (const auto& [id, name] : expected) EXPECT_EQ(value_of(*l, "accounts", "name", id), "\"" + name + "\"") << id;
 }
 
+// Unquoted cells are scanned 8 bytes at a time: cells of every length up to 20 at every offset of
+// the line, ending in a comma, LF or CRLF, with the byte one above ',' ('-') next to the
+// separators, and the last cell of the file without a line end, all read whole.
+TEST(LoadBasic, CsvCellsOfEveryLengthAtEveryOffset) {
+  TempDir dir;
+  std::string csv = "id,name,industry\n";
+  std::vector<std::tuple<std::string, std::string, std::string>> expected;  // id, name, industry
+  std::size_t n = 0;
+  for (std::size_t pad = 0; pad < 9; ++pad) {
+    for (std::size_t length = 0; length <= 20; ++length) {
+      const std::string id = "r" + std::to_string(n) + std::string(pad, 'x');
+      std::string name(length, 'n'), industry(length % 11, 'i');
+      if (length) name.back() = '-';
+      if (length > 1) name.front() = '-';
+      const char* end = n % 3 == 0 ? "\r\n" : "\n";
+      csv += id + "," + name + "," + industry + end;
+      expected.emplace_back(id, name, industry);
+      ++n;
+    }
+  }
+  csv += "last,-,-";  // no line end
+  expected.emplace_back("last", "-", "-");
+  dir.write("accounts.csv", csv);
+  Fields fields{{"accounts", {"name", "industry"}}};
+  auto l = load_dir(dir.str(), &fields);
+  ASSERT_TRUE(l->ok) << join(diagnostics(l->sink));
+  for (const auto& [id, name, industry] : expected) {
+    auto quoted = [](const std::string& text) { return text.empty() ? std::string("null") : "\"" + text + "\""; };
+    EXPECT_EQ(value_of(*l, "accounts", "name", id), quoted(name)) << id;
+    EXPECT_EQ(value_of(*l, "accounts", "industry", id), quoted(industry)) << id;
+  }
+}
+
 TEST(LoadBasic, CsvSpecifics) {
   TempDir dir;
   // Quoted fields with commas, doubled quotes and newlines (LF and CRLF inside), 1/0 and TRUE
@@ -669,6 +702,30 @@ TEST(LoadBad, TypeErrorsForEveryType) {
             "error DAT6003 users.csv:3 users.capacity_hours_week: expected a number, got \"NaN\"\n"
             "error DAT6003 users.csv:4 users.capacity_hours_week: expected a number, got \"0x10\"\n"
             "error DAT6003 users.csv:5 users.manager_id: invalid UTF-8 in \"\\xff\\xfe\"\n");
+}
+
+// Chunks are checked for UTF-8 whole, and a record running past its chunk on its own: invalid
+// bytes anywhere, in a quoted cell that a chunk boundary cuts after its line break included, are
+// reported once at their record, whatever the chunk size.
+TEST(LoadBad, CsvInvalidUtf8FoundWhereverTheChunksEnd) {
+  TempDir dir;
+  std::string csv = "id,name\n";
+  for (int i = 0; i < 40; ++i) csv += "u" + std::to_string(i) + ",Name " + std::to_string(i) + "\n";
+  csv += "bad1,\"first line\nsecond \xff line\"\n";  // line 42
+  for (int i = 40; i < 60; ++i) csv += "u" + std::to_string(i) + ",Name " + std::to_string(i) + "\n";
+  csv += "bad2,caf\xc3\n";  // line 64: a truncated sequence
+  csv += "u60,ok\n";
+  dir.write("users.csv", csv);
+  Fields fields{{"users", {"name"}}};
+  for (std::size_t chunk : {std::size_t{16}, std::size_t{50}, std::size_t{97}, std::size_t{200}, std::size_t{0}}) {
+    auto l = load_dir(dir.str(), &fields, load::BadRecordPolicy::Skip, 2, chunk);
+    ASSERT_TRUE(l->ok) << chunk;
+    EXPECT_EQ(join(diagnostics(l->sink, dir.str())),
+              "warning DAT6003 users.csv:42 users.name: invalid UTF-8 in \"first line\\x0asecond \\xff line\"\n"
+              "warning DAT6003 users.csv:64 users.name: invalid UTF-8 in \"caf\\xc3\"\n")
+        << "chunks of " << chunk << " bytes";
+    EXPECT_EQ(l->stats.records, 61u) << chunk;
+  }
 }
 
 TEST(LoadBad, CsvWithoutIdColumn) {
