@@ -577,8 +577,10 @@ class Loader {
   // References and id maps
 
   void resolve_references() {
+    // Row by id of one target table at a time, by string id over the whole pool (allocated once);
+    // switching targets clears the previous target's entries only, not the whole array.
     std::vector<std::int32_t> dense;
-    std::string dense_for;
+    const model::Table* dense_for = nullptr;
     // Deterministic order: tables by name, columns by name.
     for (auto& state : files_) {
       model::Table& table = *state->table;
@@ -587,10 +589,14 @@ class Loader {
         column.rows.assign(column.strings.size(), model::kNoRow);
         const model::Table* target = dataset_.table(column.def.ref_entity);
         if (column.def.ref_entity.empty() || !target) continue;
-        if (dense_for != column.def.ref_entity) {
-          dense.assign(dataset_.strings.size(), model::kNoRow);
+        if (dense_for != target) {
+          if (dense_for) {
+            for (model::StrId id : dense_for->ids) dense[id] = model::kNoRow;
+          } else {
+            dense.assign(dataset_.strings.size(), model::kNoRow);
+          }
           for (std::size_t r = 0; r < target->ids.size(); ++r) dense[target->ids[r]] = static_cast<std::int32_t>(r);
-          dense_for = column.def.ref_entity;
+          dense_for = target;
         }
         std::size_t shown = 0, hidden = 0;
         for (std::size_t r = 0; r < column.strings.size(); ++r) {

@@ -787,6 +787,36 @@ TEST(LoadBad, SkipShowsTwentyThenASummary) {
   EXPECT_EQ(lines[20], "warning DAT6002 accounts.jsonl 30 more bad records skipped");
 }
 
+// References are resolved one target table at a time, switching between targets (users, then
+// accounts, then users again): an id that both tables have ("x") resolves to each table's own row,
+// and an id of the other table only is dangling.
+TEST(LoadBasic, ReferencesToSeveralTablesSharingIds) {
+  TempDir dir;
+  dir.write("accounts.jsonl",
+            "{\"id\":\"a1\",\"owner_id\":\"x\"}\n"
+            "{\"id\":\"x\",\"owner_id\":\"u2\"}\n"
+            "{\"id\":\"a3\",\"owner_id\":\"a1\"}\n");
+  dir.write("activities.jsonl",
+            "{\"id\":\"t1\",\"account_id\":\"x\",\"owner_id\":\"x\"}\n"
+            "{\"id\":\"t2\",\"account_id\":\"u2\",\"owner_id\":\"u2\"}\n"
+            "{\"id\":\"t3\",\"account_id\":\"a3\",\"owner_id\":\"a3\"}\n");
+  dir.write("users.jsonl", "{\"id\":\"u2\"}\n{\"id\":\"x\"}\n");
+  Fields fields{{"accounts", {"owner_id"}}, {"activities", {"account_id", "owner_id"}}, {"users", {}}};
+  auto l = load_dir(dir.str(), &fields);
+  ASSERT_TRUE(l->ok);
+  auto rows = [&](const char* entity, const char* field) {
+    return l->dataset->table(entity)->column(field)->rows;
+  };
+  const std::int32_t none = model::kNoRow;
+  EXPECT_EQ(rows("accounts", "owner_id"), (std::vector<std::int32_t>{1, 0, none}));
+  EXPECT_EQ(rows("activities", "account_id"), (std::vector<std::int32_t>{1, none, 2}));
+  EXPECT_EQ(rows("activities", "owner_id"), (std::vector<std::int32_t>{1, 0, none}));
+  EXPECT_EQ(join(diagnostics(l->sink, dir.str())),
+            "warning DAT6005 accounts.jsonl:3 accounts.owner_id: \"a1\" is not an id of users\n"
+            "warning DAT6005 activities.jsonl:2 activities.account_id: \"u2\" is not an id of accounts\n"
+            "warning DAT6005 activities.jsonl:3 activities.owner_id: \"a3\" is not an id of users\n");
+}
+
 TEST(LoadBad, DanglingReferencesAreCapped) {
   TempDir dir;
   std::string accounts;
