@@ -14,12 +14,15 @@
 #include "diag/diagnostic.hpp"
 #include "engine/findings.hpp"
 #include "engine/output.hpp"
-#include "model/table.hpp"
 
 namespace rapport::serve {
 class Backend;
 struct Config;
 }  // namespace rapport::serve
+
+namespace rapport::model {
+struct Dataset;
+}  // namespace rapport::model
 
 namespace rapport::cli {
 

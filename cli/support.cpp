@@ -11,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "cli/pipeline.hpp"
 #include "diag/render.hpp"
+#include "model/table.hpp"
 #include "model/time.hpp"
 
 namespace rapport::cli {

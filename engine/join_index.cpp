@@ -19,6 +19,10 @@ KeyIndex::KeyIndex(std::span<const StrId> keys) {
   build(keys.size(), [](std::size_t i) { return static_cast<std::int32_t>(i); }, keys);
 }
 
+namespace {
+constexpr std::uint32_t kLeftOut = 0xFFFFFFFFu;  // a row whose key is missing: in no group
+}  // namespace
+
 template <typename RowAt>
 void KeyIndex::build(std::size_t count, RowAt row_at, std::span<const StrId> keys) {
   auto key_of = [&](std::size_t i) {
@@ -40,35 +44,37 @@ void KeyIndex::build(std::size_t count, RowAt row_at, std::span<const StrId> key
   if (range <= 2 * count + 4096) {
     dense_ = true;
     min_key_ = low;
-    scatter(count, row_at, key_of, range, [low](StrId key) { return key - low; });
+    scatter(count, row_at, range, [&](std::size_t i) {
+      StrId key = key_of(i);
+      return key == kMissingStr ? kLeftOut : key - low;
+    });
     return;
   }
   // Sparse keys: number the groups in first-occurrence order.
+  std::vector<std::uint32_t> group(count, kLeftOut);
   std::uint32_t groups = 0;
   for (std::size_t i = 0; i < count; ++i) {
     StrId key = key_of(i);
-    if (key != kMissingStr && group_of_key_.try_emplace(key, groups).second) ++groups;
+    if (key == kMissingStr) continue;
+    auto [it, added] = group_of_key_.try_emplace(key, groups);
+    if (added) ++groups;
+    group[i] = it->second;
   }
-  scatter(count, row_at, key_of, groups, [this](StrId key) { return group_of_key_.find(key)->second; });
+  scatter(count, row_at, groups, [&group](std::size_t i) { return group[i]; });
 }
 
-template <typename RowAt, typename KeyOf, typename GroupOf>
-void KeyIndex::scatter(std::size_t count, RowAt row_at, KeyOf key_of, std::size_t groups, GroupOf group_of) {
+template <typename RowAt, typename GroupAt>
+void KeyIndex::scatter(std::size_t count, RowAt row_at, std::size_t groups, GroupAt group_at) {
   // Counting sort by group: sizes, their running sum, then a stable scatter into runs.
-  constexpr std::uint32_t kLeftOut = 0xFFFFFFFFu;
-  std::vector<std::uint32_t> group(count, kLeftOut);
   group_start_.assign(groups + 1, 0);
   for (std::size_t i = 0; i < count; ++i) {
-    StrId key = key_of(i);
-    if (key == kMissingStr) continue;
-    group[i] = group_of(key);
-    ++group_start_[group[i] + 1];
+    if (std::uint32_t g = group_at(i); g != kLeftOut) ++group_start_[g + 1];
   }
   for (std::size_t g = 0; g < groups; ++g) group_start_[g + 1] += group_start_[g];
   rows_.resize(group_start_.back());
   std::vector<std::uint32_t> next(group_start_.begin(), group_start_.end() - 1);
   for (std::size_t i = 0; i < count; ++i) {
-    if (group[i] != kLeftOut) rows_[next[group[i]]++] = row_at(i);
+    if (std::uint32_t g = group_at(i); g != kLeftOut) rows_[next[g]++] = row_at(i);
   }
 }
 

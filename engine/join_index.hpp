@@ -31,9 +31,9 @@ class KeyIndex {
  private:
   template <typename RowAt>
   void build(std::size_t count, RowAt row_at, std::span<const model::StrId> keys);
-  /// Fills the runs: `key_of(i)` is the key of `row_at(i)`, `group_of(key)` its group (< groups).
-  template <typename RowAt, typename KeyOf, typename GroupOf>
-  void scatter(std::size_t count, RowAt row_at, KeyOf key_of, std::size_t groups, GroupOf group_of);
+  /// Fills the runs: `group_at(i)` is the group (< groups) of `row_at(i)`, or kLeftOut.
+  template <typename RowAt, typename GroupAt>
+  void scatter(std::size_t count, RowAt row_at, std::size_t groups, GroupAt group_at);
 
   // A group per key. Keys are string ids, dense in the pool, and a table's ids (what keys
   // usually are: `account_id`, `assignee_id`) were interned together: when the keys span a range
