@@ -179,6 +179,45 @@ Vec binary_numbers(const Vec& a, const Vec& b, std::size_t lanes, Kind kind, F f
   return out;
 }
 
+/// The rows of a table that refer to each row of another (by a Ref field): rows[off[t], off[t + 1]).
+struct RowIndex {
+  std::vector<std::uint32_t> off;  // by target row (+1)
+  std::vector<std::int32_t> rows;
+};
+
+/// Row and key indexes built once for all the evaluators of one evaluate() call: each thread keeps
+/// an evaluator per pack, and two packs that join on `activities.account_id` would otherwise each
+/// build it (45 MB and a pass over ten million rows at a million accounts). The data doesn't
+/// change during the call.
+class SharedIndexes {
+ public:
+  using Key = std::pair<std::string, std::string>;  // entity, field
+  template <typename Build>
+  const RowIndex& row_index(const Key& key, Build build) { return get(rows_, key, build); }
+  template <typename Build>
+  const KeyIndex& key_index(const Key& key, Build build) { return get(keys_, key, build); }
+
+ private:
+  template <typename T>
+  struct Entry {
+    std::once_flag built;
+    T value;
+  };
+  template <typename T, typename Build>
+  const T& get(std::map<Key, Entry<T>>& entries, const Key& key, Build build) {
+    Entry<T>* entry;
+    {
+      std::lock_guard lock(mutex_);
+      entry = &entries[key];  // map nodes don't move
+    }
+    std::call_once(entry->built, [&] { entry->value = build(); });  // others wait for the first
+    return entry->value;
+  }
+  std::mutex mutex_;
+  std::map<Key, Entry<RowIndex>> rows_;
+  std::map<Key, Entry<KeyIndex>> keys_;
+};
+
 /// A rule's messages (or remedies) for the subjects it fired on: which text applies to each, and
 /// the values of the texts' expressions over those subjects. A finding's FindingText renders its
 /// lane from them, at once or when read (EvalOptions::defer_texts).
@@ -211,9 +250,11 @@ class Evaluator {
       : pack_(pack), params_(params), data_(data), now_(now), shortcuts_(shortcuts) {}
 
   EvalResult run(const EvalOptions& options);
-  /// Settings of evaluate(): EvalOptions::defer_texts, and run-level values kept for all batches
-  /// of subjects (the data doesn't change during the call).
-  void configure_for_run(const EvalOptions& options) {
+  /// Settings of evaluate(): EvalOptions::defer_texts, run-level values kept for all batches of
+  /// subjects, and indexes shared with the call's other evaluators (the data doesn't change
+  /// during the call).
+  void configure_for_run(const EvalOptions& options, SharedIndexes* shared = nullptr) {
+    shared_ = shared;
     defer_texts_ = options.defer_texts;
     subject_batch_ = std::max<std::size_t>(options.subject_batch, 1);
     keep_run_values_ = true;
@@ -256,11 +297,9 @@ class Evaluator {
   Vec aggregate(const Node& node, const Vec& input, std::size_t lanes);
 
   const std::vector<std::int32_t>& all_rows(const std::string& entity);
-  struct RowIndex {
-    std::vector<std::uint32_t> off;  // by target row (+1)
-    std::vector<std::int32_t> rows;
-  };
   const RowIndex& row_index(const std::string& entity, const std::string& field);
+  RowIndex build_row_index(const std::string& entity, const std::string& field) const;
+  KeyIndex build_key_index(const std::string& entity, const std::string& field);
   const KeyIndex& key_index(const std::string& entity, const std::string& field);
   std::span<const StrId> text_column(const std::string& entity, const std::string& field) const;
   const JoinConjunct* join_conjunct(const Node& filter);
@@ -277,6 +316,7 @@ class Evaluator {
   double now_;
   bool shortcuts_ = true;
   bool defer_texts_ = false;
+  SharedIndexes* shared_ = nullptr;  // evaluate()'s, else none (indexes kept here)
   std::size_t subject_batch_ = EvalOptions{}.subject_batch;
   const dsl::CompiledRule* rule_ = nullptr;  // the rule being judged: its lets' definitions
   std::map<std::string, std::vector<std::int32_t>> all_rows_;
@@ -602,10 +642,15 @@ Vec Evaluator::navigate(const Node& node, const Frame& frame) {
   return out;
 }
 
-const Evaluator::RowIndex& Evaluator::row_index(const std::string& entity, const std::string& field) {
+const RowIndex& Evaluator::row_index(const std::string& entity, const std::string& field) {
   auto key = std::make_pair(entity, field);
   auto it = row_indexes_.find(key);
   if (it != row_indexes_.end()) return it->second;
+  if (shared_) return shared_->row_index(key, [&] { return build_row_index(entity, field); });
+  return row_indexes_.emplace(key, build_row_index(entity, field)).first->second;
+}
+
+RowIndex Evaluator::build_row_index(const std::string& entity, const std::string& field) const {
   RowIndex index;
   const model::Table* table = data_.table(entity);
   const model::Column* column = table ? table->column(field) : nullptr;
@@ -625,7 +670,7 @@ const Evaluator::RowIndex& Evaluator::row_index(const std::string& entity, const
     }
   }
   index.off.pop_back();
-  return row_indexes_.emplace(key, std::move(index)).first->second;
+  return index;
 }
 
 std::span<const StrId> Evaluator::text_column(const std::string& entity, const std::string& field) const {
@@ -640,11 +685,14 @@ const KeyIndex& Evaluator::key_index(const std::string& entity, const std::strin
   auto key = std::make_pair(entity, field);
   auto it = key_indexes_.find(key);
   if (it != key_indexes_.end()) return it->second;
+  if (shared_) return shared_->key_index(key, [&] { return build_key_index(entity, field); });
+  return key_indexes_.emplace(key, build_key_index(entity, field)).first->second;
+}
+
+KeyIndex Evaluator::build_key_index(const std::string& entity, const std::string& field) {
   const model::Table* table = data_.table(entity);
-  if (table && !table->deleted.empty()) {  // deleted rows are in no index
-    return key_indexes_.emplace(key, KeyIndex(all_rows(entity), text_column(entity, field))).first->second;
-  }
-  return key_indexes_.emplace(key, KeyIndex(text_column(entity, field))).first->second;
+  if (table && !table->deleted.empty()) return KeyIndex(all_rows(entity), text_column(entity, field));  // deleted rows are in no index
+  return KeyIndex(text_column(entity, field));
 }
 
 const JoinConjunct* Evaluator::join_conjunct(const Node& filter) {
@@ -1765,6 +1813,7 @@ EvalResult evaluate(const std::vector<PackToEvaluate>& packs, model::Dataset& da
   std::vector<std::size_t> order(tasks.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return estimate[a] > estimate[b]; });
+  SharedIndexes shared;  // outlives the workers' evaluators
   std::atomic<std::size_t> next{0};
   std::exception_ptr failure;
   std::mutex failure_mutex;
@@ -1782,7 +1831,7 @@ EvalResult evaluate(const std::vector<PackToEvaluate>& packs, model::Dataset& da
         if (!evaluator) {
           evaluator = std::make_unique<Evaluator>(*pack.pack, *pack.params, data, options.as_of,
                                                   options.shared_set_shortcuts);
-          evaluator->configure_for_run(options);
+          evaluator->configure_for_run(options, &shared);
         }
         evaluator->run_rule(*task.rule, task.result);
       } catch (...) {
