@@ -167,7 +167,8 @@ void render_text(const EvalResult& result, const RunInfo& info, bool color, cons
                "]" + reset + " ";
       }
       out += std::string(dim) + subject + reset + "  " + f->message + "\n";
-      if (!f->remedy.empty()) out += "      " + std::string(dim) + "remedy:" + reset + " " + f->remedy + "\n";
+      const std::string remedy = f->remedy.str();  // rendered once (a deferred text renders when read)
+      if (!remedy.empty()) out += "      " + std::string(dim) + "remedy:" + reset + " " + remedy + "\n";
     }
     out += "\n";
   }
