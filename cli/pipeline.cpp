@@ -255,7 +255,9 @@ void load_data(const PipelineOptions& options, Pipeline& p) {
   p.dataset.schema = discovery.schema;
   if (!load::load(discovery, load_options, p.dataset, p.stats, p.sink) || p.sink.has_errors()) {
     p.exit_code = kExitData;
+    return;
   }
+  if (options.compact_references) model::compact_references(p.dataset);
 }
 
 engine::EvalResult evaluate_all(Pipeline& p, const engine::EvalOptions& options) {

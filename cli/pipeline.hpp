@@ -43,6 +43,8 @@ struct PipelineOptions {
   std::map<std::string, std::set<std::string>> extra_fields;
   std::string rapport_version = "0.0.0";  // checked against pack manifests' `requires`
   bool keep_source_lines = true;  // load::LoadOptions::keep_source_lines
+  /// model::compact_references() after loading: for runs that only read the data.
+  bool compact_references = false;
 };
 
 /// Everything a run produced; `exit_code` is set when a stage stopped the run.

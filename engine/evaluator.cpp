@@ -38,7 +38,6 @@ using model::kNoRow;
 using model::StrId;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr std::size_t kChunkCandidates = std::size_t{1} << 20;  // rows per filter batch
 
 /// A scope of evaluation: `lanes` lanes, each mapped to a lane of the parent frame.
 struct Frame {
@@ -257,10 +256,14 @@ class Evaluator {
     shared_ = shared;
     defer_texts_ = options.defer_texts;
     subject_batch_ = std::max<std::size_t>(options.subject_batch, 1);
+    filter_batch_ = std::max<std::size_t>(options.filter_batch, 1);
     keep_run_values_ = true;
   }
-  /// Evaluates one enabled rule, appending its findings (unsorted) and summary to `result`.
-  void run_rule(const dsl::CompiledRule& rule, EvalResult& result);
+  /// Evaluates one enabled rule, appending its summary to `summaries` and its findings (unsorted)
+  /// to `batches`, a vector per batch of subjects that found any: each sized exactly, with no
+  /// vector growing (and moving its findings) as batches add to it.
+  void run_rule(const dsl::CompiledRule& rule, std::vector<RuleSummary>& summaries,
+                std::vector<std::vector<Finding>>& batches);
 
   /// The rule's subjects, evaluated once in `global`: a Set of rows or a List of values.
   Vec subjects(const dsl::CompiledRule& rule, const Frame& global);
@@ -301,7 +304,7 @@ class Evaluator {
   RowIndex build_row_index(const std::string& entity, const std::string& field) const;
   KeyIndex build_key_index(const std::string& entity, const std::string& field);
   const KeyIndex& key_index(const std::string& entity, const std::string& field);
-  std::span<const StrId> text_column(const std::string& entity, const std::string& field) const;
+  model::TextValues text_column(const std::string& entity, const std::string& field) const;
   const JoinConjunct* join_conjunct(const Node& filter);
   const Node* run_constant_origin(const Node& set) const;
   bool reads_lanes_below(const Node& node, int level) const;
@@ -318,6 +321,7 @@ class Evaluator {
   bool defer_texts_ = false;
   SharedIndexes* shared_ = nullptr;  // evaluate()'s, else none (indexes kept here)
   std::size_t subject_batch_ = EvalOptions{}.subject_batch;
+  std::size_t filter_batch_ = EvalOptions{}.filter_batch;
   const dsl::CompiledRule* rule_ = nullptr;  // the rule being judged: its lets' definitions
   std::map<std::string, std::vector<std::int32_t>> all_rows_;
   std::map<std::pair<std::string, std::string>, RowIndex> row_indexes_;
@@ -590,13 +594,22 @@ Vec Evaluator::field(const Node& node, const Frame& frame) {
       break;
     case FieldType::Text:
     case FieldType::Enum:
-    case FieldType::Ref:
+    case FieldType::Ref: {
       out.str.resize(lanes);
-      for (std::size_t i = 0; i < lanes; ++i) {
-        std::int32_t r = rows.row[i];
-        out.str[i] = r == kNoRow ? kMissingStr : column->strings[r];
+      const model::TextValues values(data_, *column);
+      auto gather = [&](const auto& strings) {
+        for (std::size_t i = 0; i < lanes; ++i) {
+          std::int32_t r = rows.row[i];
+          out.str[i] = r == kNoRow ? kMissingStr : strings[static_cast<std::size_t>(r)];
+        }
+      };
+      if (values.compacted()) {
+        gather(values);
+      } else {
+        gather(values.contiguous());
       }
       break;
+    }
     case FieldType::TextList:
       out.kind = Kind::List;
       out.element = Kind::Text;
@@ -673,12 +686,12 @@ RowIndex Evaluator::build_row_index(const std::string& entity, const std::string
   return index;
 }
 
-std::span<const StrId> Evaluator::text_column(const std::string& entity, const std::string& field) const {
+model::TextValues Evaluator::text_column(const std::string& entity, const std::string& field) const {
   const model::Table* table = data_.table(entity);
   if (!table) return {};
-  if (field == "id") return table->ids;
+  if (field == "id") return model::TextValues(table->ids);
   const model::Column* column = table->column(field);
-  return column ? std::span<const StrId>(column->strings) : std::span<const StrId>();
+  return column ? model::TextValues(data_, *column) : model::TextValues();
 }
 
 const KeyIndex& Evaluator::key_index(const std::string& entity, const std::string& field) {
@@ -738,7 +751,7 @@ bool Evaluator::same_for_every_lane(const Node& filter) {
 const KeyIndex& Evaluator::set_index(const Node& filter, const JoinConjunct& join, const Vec& base,
                                      std::optional<KeyIndex>& local) {
   std::span<const std::int32_t> rows(base.row.data() + base.begin(0), base.end(0) - base.begin(0));
-  std::span<const StrId> keys = text_column(join.inner->entity, join.inner->field);
+  const model::TextValues keys = text_column(join.inner->entity, join.inner->field);
   auto build = [&] { return keys.empty() ? KeyIndex() : KeyIndex(rows, keys); };  // not loaded: all missing
   const Node* origin = run_constant_origin(filter.args[0]);
   if (!origin) return local.emplace(build());
@@ -820,23 +833,35 @@ Vec Evaluator::filter(const Node& node, const Frame& frame) {
   out.kind = Kind::Set;
   out.lanes = lanes;
   out.off.assign(1, 0);
-  std::size_t lane = 0;
-  while (lane < lanes) {
-    // One batch of lanes whose candidates fit the chunk size (at least one lane).
-    std::size_t first = lane;
-    std::size_t total = 0;
-    while (lane < lanes) {
-      std::size_t count = candidates[lane].size();
-      if (lane > first && total + count > kChunkCandidates) break;
-      total += count;
-      ++lane;
+  if (condition.empty()) {
+    for (std::size_t l = 0; l < lanes; ++l) {
+      out.row.insert(out.row.end(), candidates[l].begin(), candidates[l].end());
+      out.off.push_back(static_cast<std::uint32_t>(out.row.size()));
     }
-    if (condition.empty()) {
-      for (std::size_t l = first; l < lane; ++l) {
-        out.row.insert(out.row.end(), candidates[l].begin(), candidates[l].end());
-        out.off.push_back(static_cast<std::uint32_t>(out.row.size()));
+  }
+  // The condition is tested a batch of candidates at a time, one lane per candidate: whole lanes
+  // while they fit, and a lane with more candidates than a batch in slices. Every operation is
+  // lane-wise, so the batches don't change what is kept.
+  struct Slice {
+    std::size_t lane, begin, end;  // candidates[lane][begin, end)
+  };
+  std::vector<Slice> slices;
+  std::size_t lane = 0;
+  std::size_t from = 0;  // candidates of `lane` already tested
+  while (!condition.empty() && lane < lanes) {
+    slices.clear();
+    std::size_t total = 0;
+    while (lane < lanes && total < filter_batch_) {
+      const std::size_t left = candidates[lane].size() - from;
+      const std::size_t take = std::min(left, filter_batch_ - total);
+      slices.push_back({lane, from, from + take});
+      total += take;
+      if (take == left) {
+        ++lane;
+        from = 0;
+      } else {
+        from += take;
       }
-      continue;
     }
     Frame child;
     child.parent = &frame;
@@ -846,17 +871,18 @@ Vec Evaluator::filter(const Node& node, const Frame& frame) {
     child.var.kind = Kind::Row;
     child.var.lanes = total;
     child.var.row.reserve(total);
-    for (std::size_t l = first; l < lane; ++l) {
-      child.var.row.insert(child.var.row.end(), candidates[l].begin(), candidates[l].end());
-      child.parent_lane.insert(child.parent_lane.end(), candidates[l].size(), static_cast<std::uint32_t>(l));
+    for (const Slice& s : slices) {
+      child.var.row.insert(child.var.row.end(), candidates[s.lane].begin() + static_cast<std::ptrdiff_t>(s.begin),
+                           candidates[s.lane].begin() + static_cast<std::ptrdiff_t>(s.end));
+      child.parent_lane.insert(child.parent_lane.end(), s.end - s.begin, static_cast<std::uint32_t>(s.lane));
     }
     Vec keep = total ? conjunction(condition, child) : Vec{};
     std::size_t at = 0;
-    for (std::size_t l = first; l < lane; ++l) {
-      for (std::size_t k = 0; k < candidates[l].size(); ++k, ++at) {
+    for (const Slice& s : slices) {
+      for (std::size_t k = s.begin; k < s.end; ++k, ++at) {
         if (truthy(keep.num[keep.at(at)])) out.row.push_back(child.var.row[at]);
       }
-      out.off.push_back(static_cast<std::uint32_t>(out.row.size()));
+      if (s.end == candidates[s.lane].size()) out.off.push_back(static_cast<std::uint32_t>(out.row.size()));
     }
   }
   out.constant = shared && lanes == 1;
@@ -1422,15 +1448,16 @@ RuleSummary disabled_summary(const dsl::CompiledPack& pack, const dsl::CompiledR
 
 EvalResult Evaluator::run(const EvalOptions& options) {
   EvalResult result;
+  std::vector<std::vector<Finding>> batches;
   for (const auto& rule : pack_.rules) {
     if (!selected(rule, options)) continue;
     if (!rule.enabled) {
       result.rules.push_back(disabled_summary(pack_, rule));
       continue;
     }
-    run_rule(rule, result);
+    run_rule(rule, result.rules, batches);
   }
-  sort_findings(result.findings);
+  result.findings = sort_findings(batches);
   return result;
 }
 
@@ -1439,7 +1466,8 @@ Vec Evaluator::subjects(const dsl::CompiledRule& rule, const Frame& global) {
   return eval(rule.subject, global);
 }
 
-void Evaluator::run_rule(const dsl::CompiledRule& rule, EvalResult& result) {
+void Evaluator::run_rule(const dsl::CompiledRule& rule, std::vector<RuleSummary>& summaries,
+                         std::vector<std::vector<Finding>>& batches) {
   auto started = std::chrono::steady_clock::now();
   RuleSummary summary;
   summary.pack = pack_.name;
@@ -1475,11 +1503,13 @@ void Evaluator::run_rule(const dsl::CompiledRule& rule, EvalResult& result) {
     Frame subject;
     std::vector<Vec> lets;
     set_subject_frame(subject, global, std::move(var), to - from, lets);
-    judge(rule, global, subject, summary, result.findings);
+    std::vector<Finding> findings;
+    judge(rule, global, subject, summary, findings);
+    if (!findings.empty()) batches.push_back(std::move(findings));
   }
   summary.milliseconds =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  result.rules.push_back(summary);
+  summaries.push_back(summary);
 }
 
 Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const Frame& subject, RuleSummary& summary,
@@ -1621,7 +1651,7 @@ std::vector<std::int32_t> Evaluator::subjects_among(const dsl::CompiledRule& rul
   if (!subject.join_field.empty()) {
     Vec outer = eval(*subject.join_outer, global);
     StrId wanted = outer.str.empty() ? kMissingStr : outer.str[0];
-    std::span<const StrId> keys = text_column(subject.entity, subject.join_field);
+    const model::TextValues keys = text_column(subject.entity, subject.join_field);
     std::erase_if(kept, [&](std::int32_t r) {
       return wanted == kMissingStr || keys.empty() || keys[static_cast<std::size_t>(r)] != wanted;
     });
@@ -1743,7 +1773,7 @@ void Evaluator::patch_deleted(const std::string& entity, std::int32_t row) {
       continue;
     }
     std::int32_t target = column.def.type == model::FieldType::Ref ? column.rows[r] : kNoRow;
-    patch_row(entity, name, row, column.strings[r], kMissingStr, target, kNoRow);
+    patch_row(entity, name, row, model::TextValues(data_, column)[r], kMissingStr, target, kNoRow);
   }
   patch_row(entity, "id", row, table->ids[r], kMissingStr, kNoRow, kNoRow);
 }
@@ -1788,12 +1818,13 @@ EvalResult evaluate(const std::vector<PackToEvaluate>& packs, model::Dataset& da
   struct Task {
     std::size_t pack = 0;
     const dsl::CompiledRule* rule = nullptr;
-    EvalResult result;
+    std::vector<RuleSummary> summaries;
+    std::vector<std::vector<Finding>> batches;  // Evaluator::run_rule()
   };
   std::vector<Task> tasks;
   for (std::size_t p = 0; p < packs.size(); ++p) {
     for (const auto& rule : packs[p].pack->rules) {
-      if (selected(rule, options)) tasks.push_back(Task{p, &rule, {}});
+      if (selected(rule, options)) tasks.push_back(Task{p, &rule, {}, {}});
     }
   }
   unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -1824,7 +1855,7 @@ EvalResult evaluate(const std::vector<PackToEvaluate>& packs, model::Dataset& da
       const PackToEvaluate& pack = packs[task.pack];
       try {
         if (!task.rule->enabled) {
-          task.result.rules.push_back(disabled_summary(*pack.pack, *task.rule));
+          task.summaries.push_back(disabled_summary(*pack.pack, *task.rule));
           continue;
         }
         auto& evaluator = evaluators[task.pack];
@@ -1833,7 +1864,7 @@ EvalResult evaluate(const std::vector<PackToEvaluate>& packs, model::Dataset& da
                                                   options.shared_set_shortcuts);
           evaluator->configure_for_run(options, &shared);
         }
-        evaluator->run_rule(*task.rule, task.result);
+        evaluator->run_rule(*task.rule, task.summaries, task.batches);
       } catch (...) {
         std::lock_guard lock(failure_mutex);
         if (!failure) failure = std::current_exception();
@@ -1853,12 +1884,11 @@ EvalResult evaluate(const std::vector<PackToEvaluate>& packs, model::Dataset& da
 
   EvalResult merged;
   std::vector<std::vector<Finding>> parts;
-  parts.reserve(tasks.size());
   for (Task& task : tasks) {
-    parts.push_back(std::move(task.result.findings));
-    merged.rules.insert(merged.rules.end(), task.result.rules.begin(), task.result.rules.end());
+    for (auto& batch : task.batches) parts.push_back(std::move(batch));
+    merged.rules.insert(merged.rules.end(), task.summaries.begin(), task.summaries.end());
   }
-  merged.findings = sort_findings(parts);  // each finding moved once, from its rule's vector
+  merged.findings = sort_findings(parts);  // each finding moved once, from its batch's vector
   return merged;
 }
 

@@ -34,6 +34,9 @@ struct EvalOptions {
   /// Subjects per batch: a rule judges its subjects a batch at a time (the findings don't depend
   /// on the size; tests use small ones). A batch's vectors stay in the processor's caches.
   std::size_t subject_batch = std::size_t{1} << 16;
+  /// Rows per batch when a `where` tests its condition (the findings don't depend on it): a set of
+  /// ten million activities is tested a slice at a time, not in ten-million-lane vectors.
+  std::size_t filter_batch = std::size_t{1} << 20;
 };
 
 struct EvalResult {

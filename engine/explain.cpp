@@ -607,7 +607,7 @@ ShownCondition Explainer::join_part(const Node& filter, std::int32_t row) {
   model::StrId value = kMissingStr;
   if (table && row != kNoRow) {
     if (filter.join_field == "id") value = table->ids[row];
-    else if (const model::Column* column = table->column(filter.join_field)) value = column->strings[row];
+    else if (const model::Column* column = table->column(filter.join_field)) value = model::TextValues(data_, *column)[row];
   }
   inner.text_missing = value == kMissingStr;
   if (!inner.text_missing) inner.text = data_.strings.view(value);
@@ -854,9 +854,10 @@ std::string Explainer::why_missing(const Node& node, const Eval& eval) {
       std::int32_t row = from.row.empty() ? kNoRow : from.row[from.at(0)];
       const model::Table* table = data_.table(node.entity);
       const model::Column* link = table ? table->column(node.field) : nullptr;
-      if (link && row != kNoRow && link->strings[row] != kMissingStr) {
-        return text + " is missing: no " + link->def.ref_entity + " record has the id " +
-               quoted(data_.strings.view(link->strings[row])) + " (" + node.field + ")";
+      const model::StrId id = link && row != kNoRow ? model::TextValues(data_, *link)[row] : kMissingStr;
+      if (id != kMissingStr) {
+        return text + " is missing: no " + link->def.ref_entity + " record has the id " + quoted(data_.strings.view(id)) +
+               " (" + node.field + ")";
       }
       return text + " is missing";
     }

@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <iterator>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <map>
 #include <mutex>
 #include <numeric>
@@ -49,6 +52,9 @@ const std::vector<std::string>* SharedStrings::intern(const std::vector<std::str
 
 namespace {
 
+/// Freed parts' pages are handed back after this many bytes (see sorted_moved()).
+constexpr std::size_t kTrimBytes = std::size_t{32} << 20;
+
 /// The findings of `parts`, in the order of their concatenation, sorted (stable) and moved once
 /// into one vector.
 std::vector<Finding> sorted_moved(std::vector<std::vector<Finding>*> parts) {
@@ -90,9 +96,20 @@ std::vector<Finding> sorted_moved(std::vector<std::vector<Finding>*> parts) {
   // put in order in place, following the permutation's cycles.
   std::vector<Finding> out;
   out.reserve(n);
+  std::size_t freed = 0;  // bytes of parts freed since their pages were last handed back
   for (auto* part : parts) {
     std::move(part->begin(), part->end(), std::back_inserter(out));
+    freed += part->capacity() * sizeof(Finding);
     std::vector<Finding>().swap(*part);
+#ifdef __GLIBC__
+    // A part smaller than glibc's (adaptive) mmap threshold was carved out of a heap arena, and
+    // freeing it keeps its pages: hand them back every so often, or the findings are held twice
+    // by the end of the concatenation (a few hundred megabytes at a million accounts).
+    if (freed >= kTrimBytes) {
+      malloc_trim(0);
+      freed = 0;
+    }
+#endif
   }
   for (std::size_t start = 0; start < n; ++start) {
     if (order[start] == start) continue;

@@ -11,20 +11,30 @@ using dsl::Op;
 using model::kMissingStr;
 using model::StrId;
 
-KeyIndex::KeyIndex(std::span<const std::int32_t> rows, std::span<const StrId> keys) {
-  build(rows.size(), [rows](std::size_t i) { return rows[i]; }, keys);
+KeyIndex::KeyIndex(std::span<const std::int32_t> rows, const model::TextValues& keys) {
+  build_from(rows.size(), [rows](std::size_t i) { return rows[i]; }, keys);
 }
 
-KeyIndex::KeyIndex(std::span<const StrId> keys) {
-  build(keys.size(), [](std::size_t i) { return static_cast<std::int32_t>(i); }, keys);
+KeyIndex::KeyIndex(const model::TextValues& keys) {
+  build_from(keys.size(), [](std::size_t i) { return static_cast<std::int32_t>(i); }, keys);
+}
+
+/// Plain columns are read as one array; compacted references through their target's ids.
+template <typename RowAt>
+void KeyIndex::build_from(std::size_t count, RowAt row_at, const model::TextValues& keys) {
+  if (keys.compacted()) {
+    build(count, row_at, keys);
+  } else {
+    build(count, row_at, keys.contiguous());
+  }
 }
 
 namespace {
 constexpr std::uint32_t kLeftOut = 0xFFFFFFFFu;  // a row whose key is missing: in no group
 }  // namespace
 
-template <typename RowAt>
-void KeyIndex::build(std::size_t count, RowAt row_at, std::span<const StrId> keys) {
+template <typename RowAt, typename Keys>
+void KeyIndex::build(std::size_t count, RowAt row_at, const Keys& keys) {
   auto key_of = [&](std::size_t i) {
     std::int32_t row = row_at(i);
     return row < 0 ? kMissingStr : keys[static_cast<std::size_t>(row)];

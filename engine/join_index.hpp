@@ -12,6 +12,7 @@
 
 #include "dsl/program.hpp"
 #include "model/string_pool.hpp"
+#include "model/table.hpp"
 
 namespace rapport::engine {
 
@@ -21,16 +22,21 @@ class KeyIndex {
  public:
   KeyIndex() = default;
   /// Indexes `rows` by their key, `keys[row]`.
-  KeyIndex(std::span<const std::int32_t> rows, std::span<const model::StrId> keys);
+  KeyIndex(std::span<const std::int32_t> rows, const model::TextValues& keys);
   /// Indexes rows 0 .. keys.size()-1 (a whole table) by `keys[row]`.
-  explicit KeyIndex(std::span<const model::StrId> keys);
+  explicit KeyIndex(const model::TextValues& keys);
+  KeyIndex(std::span<const std::int32_t> rows, std::span<const model::StrId> keys)
+      : KeyIndex(rows, model::TextValues(keys)) {}
+  explicit KeyIndex(std::span<const model::StrId> keys) : KeyIndex(model::TextValues(keys)) {}
 
   /// The rows whose key is `key`, in their original order; none for a missing key.
   [[nodiscard]] std::span<const std::int32_t> rows_of(model::StrId key) const;
 
  private:
+  template <typename RowAt, typename Keys>
+  void build(std::size_t count, RowAt row_at, const Keys& keys);
   template <typename RowAt>
-  void build(std::size_t count, RowAt row_at, std::span<const model::StrId> keys);
+  void build_from(std::size_t count, RowAt row_at, const model::TextValues& keys);
   /// Fills the runs: `group_at(i)` is the group (< groups) of `row_at(i)`, or kLeftOut.
   template <typename RowAt, typename GroupAt>
   void scatter(std::size_t count, RowAt row_at, std::size_t groups, GroupAt group_at);

@@ -361,8 +361,8 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     if (owner != model::kNoRow) {
       move.from = id_of(data, *users, owner);
       move.from_name = name_of(data, *users, owner);
-    } else if (link->strings[item_rows[i]] != model::kMissingStr) {
-      move.from = std::string(data.strings.view(link->strings[item_rows[i]]));  // an id the data doesn't have
+    } else if (const model::StrId named = model::TextValues(data, *link)[item_rows[i]]; named != model::kMissingStr) {
+      move.from = std::string(data.strings.view(named));  // an id the data doesn't have
       move.from_name = move.from;
     }
     move.to = result.targets[p.target].id;

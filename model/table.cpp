@@ -28,7 +28,7 @@ void Column::push_missing() {
       strings.push_back(kMissingStr);
       break;
     case FieldType::Ref:
-      strings.push_back(kMissingStr);
+      if (!strings_compacted) strings.push_back(kMissingStr);
       rows.push_back(kNoRow);
       break;
     case FieldType::TextList:
@@ -47,18 +47,27 @@ bool Column::missing_at(std::size_t row) const {
       return is_missing(numbers[row]);
     case FieldType::Text:
     case FieldType::Enum:
-    case FieldType::Ref:
       return strings[row] == kMissingStr;
+    case FieldType::Ref:
+      if (!strings_compacted) return strings[row] == kMissingStr;
+      return rows[row] == kNoRow && unresolved_at(row) == kMissingStr;
     case FieldType::TextList:
       return list_present[row] == 0;
   }
   return true;
 }
 
+StrId Column::unresolved_at(std::size_t row) const {
+  auto it = std::lower_bound(unresolved.begin(), unresolved.end(), row,
+                             [](const std::pair<std::uint32_t, StrId>& entry, std::size_t r) { return entry.first < r; });
+  return it != unresolved.end() && it->first == row ? it->second : kMissingStr;
+}
+
 std::size_t Column::memory_bytes() const {
   return numbers.capacity() * sizeof(double) + strings.capacity() * sizeof(StrId) +
          rows.capacity() * sizeof(std::int32_t) + list_offsets.capacity() * sizeof(std::uint32_t) +
-         list_items.capacity() * sizeof(StrId) + list_present.capacity();
+         list_items.capacity() * sizeof(StrId) + list_present.capacity() +
+         unresolved.capacity() * sizeof(unresolved[0]);
 }
 
 std::size_t Table::memory_bytes() const {
@@ -131,7 +140,11 @@ void Table::truncate(std::size_t rows) {
         break;
       case FieldType::Ref:
         column.rows.resize(rows);
-        column.strings.resize(rows);
+        if (column.strings_compacted) {
+          std::erase_if(column.unresolved, [rows](const auto& entry) { return entry.first >= rows; });
+        } else {
+          column.strings.resize(rows);
+        }
         break;
       case FieldType::Text:
       case FieldType::Enum:
@@ -151,6 +164,45 @@ void copy_dataset(const Dataset& from, Dataset& to) {
   // Interning in id order gives every string the id it has in `from`.
   for (StrId id = 0; id < from.strings.size(); ++id) to.strings.intern(from.strings.view(id));
   to.tables = from.tables;
+}
+
+TextValues::TextValues(const Dataset& data, const Column& column) {
+  if (!column.strings_compacted) {
+    strings_ = column.strings;
+    size_ = column.strings.size();
+    return;
+  }
+  compacted_ = true;
+  rows_ = column.rows;
+  size_ = column.rows.size();
+  column_ = &column;
+  if (const Table* target = data.table(column.def.ref_entity)) target_ids_ = target->ids;
+}
+
+void compact_references(Dataset& data) {
+  for (auto& [entity, table] : data.tables) {
+    for (auto& [name, column] : table.columns) {
+      if (column.def.type != FieldType::Ref || column.strings_compacted) continue;
+      const Table* target = data.table(column.def.ref_entity);
+      if (!target || column.rows.size() != column.strings.size()) continue;
+      std::vector<std::pair<std::uint32_t, StrId>> unresolved;
+      bool agree = true;
+      for (std::size_t r = 0; r < column.rows.size() && agree; ++r) {
+        const std::int32_t row = column.rows[r];
+        const StrId text = column.strings[r];
+        if (row == kNoRow) {
+          if (text != kMissingStr) unresolved.emplace_back(static_cast<std::uint32_t>(r), text);
+        } else {
+          agree = row >= 0 && static_cast<std::size_t>(row) < target->ids.size() &&
+                  target->ids[static_cast<std::size_t>(row)] == text;
+        }
+      }
+      if (!agree) continue;
+      column.unresolved = std::move(unresolved);
+      std::vector<StrId>().swap(column.strings);
+      column.strings_compacted = true;
+    }
+  }
 }
 
 const Table* Dataset::table(std::string_view entity) const {

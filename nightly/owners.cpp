@@ -25,8 +25,10 @@ Directory::Directory(const model::Dataset& data)
 
 std::string Directory::text(const model::Table& table, std::string_view field, std::int32_t row) const {
   const model::Column* column = table.column(field);
-  if (column == nullptr || row < 0 || column->strings.size() <= static_cast<std::size_t>(row)) return "";
-  model::StrId id = column->strings[static_cast<std::size_t>(row)];
+  if (column == nullptr) return "";
+  const model::TextValues values(data_, *column);
+  if (row < 0 || values.size() <= static_cast<std::size_t>(row)) return "";
+  model::StrId id = values[static_cast<std::size_t>(row)];
   return id == model::kMissingStr ? "" : std::string(data_.strings.view(id));
 }
 

@@ -227,6 +227,25 @@ TEST_F(IndependentCheck, ParallelEvaluationEqualsSerial) {
     eval.threads = 2;
     EXPECT_EQ(describe(cli::evaluate_all(pipeline, eval)), expected) << "batches of " << batch << " subjects";
   }
+  // `where` conditions tested a slice of candidates at a time: sets of all rows (the subjects of
+  // discount_and_sla_same_activity, 30,000 activities) split across batches, and small sets
+  // gathered into one.
+  eval.subject_batch = engine::EvalOptions{}.subject_batch;
+  for (std::size_t batch : {std::size_t{7}, std::size_t{4099}}) {
+    eval.filter_batch = batch;
+    EXPECT_EQ(describe(cli::evaluate_all(pipeline, eval)), expected) << "filter batches of " << batch << " rows";
+  }
+  eval.filter_batch = engine::EvalOptions{}.filter_batch;
+  // References that keep only their target row (as `check` keeps them) read as before: joins on
+  // them, navigation and texts, on one thread and two.
+  model::compact_references(pipeline.dataset);
+  const model::Column& account = pipeline.dataset.table("activities")->columns.at("account_id");
+  ASSERT_TRUE(account.strings_compacted);
+  ASSERT_TRUE(account.strings.empty());
+  for (unsigned threads : {1u, 2u}) {
+    eval.threads = threads;
+    EXPECT_EQ(describe(cli::evaluate_all(pipeline, eval)), expected) << threads << " threads, compacted references";
+  }
 }
 
 }  // namespace
