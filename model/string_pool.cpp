@@ -114,7 +114,7 @@ StrId StringPool::intern(std::string_view text, std::uint64_t text_hash) {
   for (;;) {
     const Slot& slot = slots_[at];
     if (!slot.id1) break;
-    if (slot.tag == tag && view(slot.id1 - 1) == text) return slot.id1 - 1;
+    if (slot.tag == tag && holds(slot.id1 - 1, text)) return slot.id1 - 1;
     at = (at + 1) & mask_;
   }
   auto id = static_cast<StrId>(size_);
@@ -130,7 +130,7 @@ StrId StringPool::find(std::string_view text, std::uint64_t text_hash) const {
   for (;;) {
     const Slot& slot = slots_[at];
     if (!slot.id1) return kMissingStr;
-    if (slot.tag == tag && view(slot.id1 - 1) == text) return slot.id1 - 1;
+    if (slot.tag == tag && holds(slot.id1 - 1, text)) return slot.id1 - 1;
     at = (at + 1) & mask_;
   }
 }

@@ -13,6 +13,30 @@
 
 namespace rapport::model {
 
+/// memcmp(a, b, size) == 0 without a call for the short strings compared most (ids, keys, enum
+/// values): up to 16 bytes as two overlapping words.
+inline bool same_bytes(const char* a, const char* b, std::size_t size) {
+  auto word = [](const char* p) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+  };
+  auto half = [](const char* p) {
+    std::uint32_t w;
+    std::memcpy(&w, p, 4);
+    return w;
+  };
+  if (size >= 8) {
+    if (size > 16) return std::memcmp(a, b, size) == 0;
+    return word(a) == word(b) && word(a + size - 8) == word(b + size - 8);
+  }
+  if (size >= 4) return half(a) == half(b) && half(a + size - 4) == half(b + size - 4);
+  for (std::size_t i = 0; i < size; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 using StrId = std::uint32_t;
 constexpr StrId kMissingStr = 0xFFFFFFFFu;
 
@@ -117,6 +141,11 @@ class StringPool {
   }
   std::string_view store(std::string_view text);
   void rehash(std::size_t capacity);
+  /// view(id) == text, without a call to memcmp for short strings.
+  [[nodiscard]] bool holds(StrId id, std::string_view text) const {
+    const std::string_view held = view(id);
+    return held.size() == text.size() && same_bytes(held.data(), text.data(), text.size());
+  }
 
   // A view is kept in 8 bytes: the address in the low 48 bits (user-space addresses on x86-64
   // and AArch64 fit), the length in the high 16. A string of kLongSize bytes or more has its

@@ -84,29 +84,7 @@ inline std::uint64_t hash_bytes(const char* data, std::size_t size) {
   return model::StringPool::hash(std::string_view(data, size));
 }
 
-/// memcmp(a, b, size) == 0 without a call for the short strings the loader compares most (keys,
-/// enum values, ids): up to 16 bytes as two overlapping words.
-inline bool same_bytes(const char* a, const char* b, std::size_t size) {
-  auto word = [](const char* p) {
-    std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    return w;
-  };
-  auto half = [](const char* p) {
-    std::uint32_t w;
-    std::memcpy(&w, p, 4);
-    return w;
-  };
-  if (size >= 8) {
-    if (size > 16) return std::memcmp(a, b, size) == 0;
-    return word(a) == word(b) && word(a + size - 8) == word(b + size - 8);
-  }
-  if (size >= 4) return half(a) == half(b) && half(a + size - 4) == half(b + size - 4);
-  for (std::size_t i = 0; i < size; ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
-}
+using model::same_bytes;
 
 /// True when [data, data + size) contains a backslash: 8 bytes at a time (JSON string values are
 /// short, a call to memchr costs more than the scan).
@@ -247,7 +225,10 @@ struct ChunkOut {
   /// Drops rows from `row` on (a record that turned out bad).
   void truncate(std::size_t row);
   /// Keeps a record's id (see IdText); returns its index for `ids`.
-  std::uint32_t take_id(std::string_view text);
+  std::uint32_t take_id(std::string_view text) {
+    id_texts.push_back(IdText{text, hash_bytes(text.data(), text.size()), static_cast<std::uint32_t>(pool.size())});
+    return static_cast<std::uint32_t>(id_texts.size() - 1);
+  }
   void add_issue(std::uint32_t line, IssueKind kind, diag::Code code, std::string message, std::string help = {});
 };
 
@@ -275,9 +256,27 @@ bool parse_date_value(std::string_view text, double& value);
 /// ASCII blanks trimmed at both ends.
 std::string_view trim(std::string_view text);
 
-/// Appends an interned string to a Text/Enum/Ref chunk column; checks enum values (warning).
-void push_string(ChunkOut& out, std::size_t slot, const model::FieldDef& def, const std::string& entity,
-                 std::string_view text, std::uint32_t line);
+/// The local id of a Text/Enum/Ref value of column `slot` not equal to the column's last one;
+/// `bad`: an Enum value not among the enum's values.
+std::uint32_t intern_string(ChunkOut& out, std::size_t slot, const model::FieldDef& def, std::string_view text,
+                            bool& bad);
+/// The warning for an Enum value not among the enum's values.
+[[gnu::cold]] void warn_enum_value(ChunkOut& out, const model::FieldDef& def, const std::string& entity,
+                                   std::string_view text, std::uint32_t line);
+
+/// Appends an interned string to a Text/Enum/Ref chunk column; checks enum values (a warning at
+/// every occurrence of a value not among them). Inline: called for most fields of most records.
+inline void push_string(ChunkOut& out, std::size_t slot, const model::FieldDef& def, const std::string& entity,
+                        std::string_view text, std::uint32_t line) {
+  ChunkOut::LastString& last = out.last_string[slot];
+  if (!(last.set && last.text.size() == text.size() && same_bytes(last.text.data(), text.data(), text.size()))) {
+    bool bad = false;
+    const std::uint32_t id = intern_string(out, slot, def, text, bad);
+    last = {text, id, true, bad};
+  }
+  out.columns[slot].strings.push_back(last.id);
+  if (last.bad) warn_enum_value(out, def, entity, text, line);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Readers

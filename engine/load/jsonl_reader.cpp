@@ -252,15 +252,19 @@ class LineParser {
   }
 
   /// A string value's text: a view into the input when it has no escapes, else unescaped into the
-  /// arena.
-  bool string_of(od::value& value, std::string_view& text, simdjson::error_code& code) {
-    std::string_view token = value.raw_json_token();
+  /// arena. `token` is value.raw_json_token().
+  bool string_of(od::value& value, std::string_view token, std::string_view& text, simdjson::error_code& code) {
     if (token.empty() || token.back() != '"') token = trim_token(token);  // exports rarely pad
     if (token.size() >= 2 && token.front() == '"' && token.back() == '"' &&
         !has_backslash(token.data() + 1, token.size() - 2)) {
       text = token.substr(1, token.size() - 2);
       return true;
     }
+    return unescaped_string_of(value, text, code);
+  }
+
+  /// string_of() for a string with escapes (rare: kept out of the inlined path).
+  [[gnu::noinline]] bool unescaped_string_of(od::value& value, std::string_view& text, simdjson::error_code& code) {
     std::string_view unescaped;
     code = value.get_string().get(unescaped);
     if (code) return false;
@@ -269,11 +273,12 @@ class LineParser {
   }
 
   /// A scalar as text for Text/Enum/Ref fields: strings as such, numbers and booleans as written.
-  /// Returns 0 = ok, 1 = null, 2 = wrong type, 3 = malformed.
-  int text_of(od::value& value, od::json_type type, std::string_view& text, simdjson::error_code& code) {
+  /// `token` is value.raw_json_token(). Returns 0 = ok, 1 = null, 2 = wrong type, 3 = malformed.
+  int text_of(od::value& value, od::json_type type, std::string_view token, std::string_view& text,
+              simdjson::error_code& code) {
     switch (type) {
       case od::json_type::string:
-        return string_of(value, text, code) ? 0 : 3;
+        return string_of(value, token, text, code) ? 0 : 3;
       case od::json_type::null: {
         bool is_null = false;
         code = value.is_null().get(is_null);
@@ -343,7 +348,7 @@ class LineParser {
       case FieldType::Date: {
         if (type != od::json_type::string) return wrong_type(error, def, type, token);
         std::string_view text;
-        if (!string_of(value, text, code)) return malformed(error, code);
+        if (!string_of(value, token, text, code)) return malformed(error, code);
         if (text.empty()) {
           column.push_missing();
           return true;
@@ -358,7 +363,7 @@ class LineParser {
       case FieldType::Enum:
       case FieldType::Ref: {
         std::string_view text;
-        int status = text_of(value, type, text, code);
+        int status = text_of(value, type, token, text, code);
         if (status == 3) return malformed(error, code);
         if (status == 2) return wrong_type(error, def, type, token);
         if (text.empty() && def.type != FieldType::Text) {
@@ -381,7 +386,7 @@ class LineParser {
           code = element.type().get(element_type);
           if (code) return malformed(error, code);
           std::string_view text;
-          int status = text_of(element, element_type, text, code);
+          int status = text_of(element, element_type, element.raw_json_token(), text, code);
           if (status == 3) return malformed(error, code);
           if (status != 0) {
             error.code = diag::Code::WrongFieldType;
@@ -403,10 +408,11 @@ class LineParser {
     od::json_type type{};
     simdjson::error_code code = value.type().get(type);
     if (code) return malformed(error, code);
+    const std::string_view token = value.raw_json_token();
     std::string_view text;
-    int status = text_of(value, type, text, code);
+    int status = text_of(value, type, token, text, code);
     if (status == 3) return malformed(error, code);
-    if (status == 2) return wrong_type(error, id_def(), type, value.raw_json_token());
+    if (status == 2) return wrong_type(error, id_def(), type, token);
     have_id = status == 0 && !text.empty();
     empty_id = status == 0 && text.empty();
     if (have_id) id = out_.take_id(text);

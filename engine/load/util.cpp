@@ -320,11 +320,6 @@ void ChunkOut::init(const FilePlan& plan) {
   }
 }
 
-std::uint32_t ChunkOut::take_id(std::string_view text) {
-  id_texts.push_back(IdText{text, hash_bytes(text.data(), text.size()), static_cast<std::uint32_t>(pool.size())});
-  return static_cast<std::uint32_t>(id_texts.size() - 1);
-}
-
 void ChunkOut::truncate(std::size_t row) {
   if (ids.size() > row) ids.resize(row);
   if (lines.size() > row) lines.resize(row);
@@ -452,33 +447,27 @@ bool parse_date_value(std::string_view text, double& value) {
   return true;
 }
 
-void push_string(ChunkOut& out, std::size_t slot, const model::FieldDef& def, const std::string& entity,
-                 std::string_view text, std::uint32_t line) {
-  ChunkOut::LastString& last = out.last_string[slot];
-  std::uint32_t id;
-  bool bad = false;  // an Enum value not among the enum's values: a warning at every occurrence
-  if (last.set && last.text.size() == text.size() && same_bytes(last.text.data(), text.data(), text.size())) {
-    id = last.id;
-    bad = last.bad;
-  } else {
-    std::vector<std::uint32_t>& enum_ids = out.enum_ids[slot];
-    std::size_t rank = 0;  // FieldDef::enum_rank(), without a call to memcmp per value
-    for (; rank < enum_ids.size(); ++rank) {
-      const std::string& value = def.enum_values[rank];
-      if (value.size() == text.size() && same_bytes(value.data(), text.data(), text.size())) break;
-    }
-    if (rank < enum_ids.size()) {
-      std::uint32_t& known = enum_ids[rank];
-      if (known == model::kMissingStr) known = out.pool.intern(text);
-      id = known;
-    } else {
-      id = out.pool.intern(text);
-      bad = !enum_ids.empty();
-    }
-    last = {text, id, true, bad};
+std::uint32_t intern_string(ChunkOut& out, std::size_t slot, const model::FieldDef& def, std::string_view text,
+                            bool& bad) {
+  const std::vector<std::string>& values = def.enum_values;
+  std::vector<std::uint32_t>& enum_ids = out.enum_ids[slot];
+  std::size_t rank = 0;  // FieldDef::enum_rank(), without a call to memcmp per value
+  for (; rank < enum_ids.size(); ++rank) {
+    const std::string& value = values[rank];
+    if (value.size() == text.size() && same_bytes(value.data(), text.data(), text.size())) break;
   }
-  out.columns[slot].strings.push_back(id);
-  if (!bad) return;
+  bad = false;
+  if (rank < enum_ids.size()) {
+    std::uint32_t& known = enum_ids[rank];
+    if (known == model::kMissingStr) known = out.pool.intern(text);
+    return known;
+  }
+  bad = !enum_ids.empty();
+  return out.pool.intern(text);
+}
+
+void warn_enum_value(ChunkOut& out, const model::FieldDef& def, const std::string& entity, std::string_view text,
+                     std::uint32_t line) {
   std::string values;
   for (std::size_t i = 0; i < def.enum_values.size(); ++i) {
     if (i) values += ", ";
