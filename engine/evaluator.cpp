@@ -241,6 +241,21 @@ struct RuleTexts final : FindingText::Source {
   }
 };
 
+/// The `let` values of a rule's findings (one lane per finding), rendered as their evidence
+/// (EvidenceList's form) when read.
+struct RuleEvidence final : LaneRenderer {
+  std::vector<Vec> lets;
+  std::vector<const dsl::Type*> types;  // the compiled rule's
+  const model::Dataset* data = nullptr;
+
+  void append(std::string& out, std::uint32_t lane) const override {
+    for (std::size_t l = 0; l < lets.size(); ++l) {
+      append_evidence_json(out, lets[l], *types[l], lane, *data);
+      out.push_back('\0');
+    }
+  }
+};
+
 class Evaluator {
  public:
   /// `shortcuts`: see EvalOptions::shared_set_shortcuts.
@@ -1595,6 +1610,13 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
   std::vector<std::string> let_names;
   for (const auto& let : rule.lets) let_names.push_back(let.name);
   const SharedStrings evidence_names(std::move(let_names));
+  std::shared_ptr<RuleEvidence> evidence;  // deferred evidence: the lets' values over the firing subjects
+  if (defer_texts_) {
+    evidence = std::make_shared<RuleEvidence>();
+    evidence->data = &data_;
+    for (const auto& let : rule.lets) evidence->types.push_back(&let.value.type);
+    evidence->lets = std::move(selected_lets);  // read by nothing else from here on
+  }
   std::string values;  // a finding's evidence values, see EvidenceList
   for (std::size_t i = 0; i < firing.size(); ++i) {
     Finding finding;
@@ -1616,12 +1638,16 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
     finding.message = text(messages, i);
     finding.remedy = text(remedies, i);
     finding.tags = tags;
-    values.clear();
-    for (std::size_t l = 0; l < rule.lets.size(); ++l) {
-      append_evidence_json(values, selected_lets[l], rule.lets[l].value.type, i, data_);
-      values.push_back('\0');
+    if (evidence) {
+      finding.evidence = EvidenceList(evidence_names, evidence, static_cast<std::uint32_t>(i));
+    } else {
+      values.clear();
+      for (std::size_t l = 0; l < rule.lets.size(); ++l) {
+        append_evidence_json(values, selected_lets[l], rule.lets[l].value.type, i, data_);
+        values.push_back('\0');
+      }
+      finding.evidence = EvidenceList(evidence_names, values);
     }
-    finding.evidence = EvidenceList(evidence_names, values);
     finding.fingerprint = fingerprint(finding.pack, finding.rule, finding.subject_entity, finding.subject_id);
     findings.push_back(std::move(finding));
   }

@@ -26,10 +26,10 @@ struct EvalOptions {
   /// Threads for evaluate(packs, ...): rules run in parallel, one rule per thread at a time
   /// (0 = hardware concurrency). The result doesn't depend on it.
   unsigned threads = 1;
-  /// Findings' messages and remedies are rendered when read instead of when found (FindingText):
-  /// they then read the dataset and the compiled packs, which must stay where they are, unchanged,
-  /// for as long as the texts are read. For a caller that writes its report and exits (`check`): a
-  /// million findings hold their texts' values instead of the texts.
+  /// Findings' messages, remedies and evidence are rendered when read instead of when found
+  /// (FindingText, EvidenceList): they then read the dataset and the compiled packs, which must
+  /// stay where they are, unchanged, for as long as the findings are read. For a caller that writes
+  /// its report and exits (`check`): a million findings hold their values instead of their texts.
   bool defer_texts = false;
   /// Subjects per batch: a rule judges its subjects a batch at a time (the findings don't depend
   /// on the size; tests use small ones). A batch's vectors stay in the processor's caches.

@@ -98,33 +98,40 @@ struct Evidence {
   std::string_view json;
 };
 
+/// What renders a deferred part of a finding (its message, remedy or evidence) from the values a
+/// rule kept for its findings, `lane` being the finding's place among them.
+class LaneRenderer {
+ public:
+  virtual ~LaneRenderer() = default;
+  virtual void append(std::string& out, std::uint32_t lane) const = 0;
+};
+
 /// A finding's `let` values, in the order of the rule's lets. The names are shared by every finding
 /// of the rule; the values are kept in one string, each followed by a NUL byte (JSON text never
-/// holds one: control characters are escaped). A million findings with four lets each would
+/// holds one: control characters are escaped), or rendered that way each time they are read (the
+/// deferred form, EvalOptions::defer_texts). A million findings with four lets each would
 /// otherwise hold four million strings and their vector entries.
 class EvidenceList {
  public:
   EvidenceList() = default;
   /// `values` holds each let's JSON followed by a NUL byte, in the order of `names`.
-  EvidenceList(SharedStrings names, std::string_view values) : names_(names), values_(values) {}
+  EvidenceList(SharedStrings names, std::string_view values) : names_(names), values_(std::string(values)) {}
+  /// Values rendered by `source` for `lane` when read, in the same form.
+  EvidenceList(SharedStrings names, std::shared_ptr<const LaneRenderer> source, std::uint32_t lane)
+      : names_(names), values_(Deferred{std::move(source), lane}) {}
 
-  [[nodiscard]] std::size_t size() const {
-    return static_cast<std::size_t>(std::count(values_.begin(), values_.end(), '\0'));
-  }
-  [[nodiscard]] bool empty() const { return values_.empty(); }
+  [[nodiscard]] std::size_t size() const { return names_.size(); }
+  [[nodiscard]] bool empty() const { return names_.empty(); }
 
   class const_iterator {
    public:
     using value_type = Evidence;
     using difference_type = std::ptrdiff_t;
     const_iterator() = default;
-    Evidence operator*() const {
-      const std::string_view values(list_->values_);
-      return {list_->names_[index_], values.substr(at_, values.find('\0', at_) - at_)};
-    }
+    Evidence operator*() const { return {(*names_)[index_], values_.substr(at_, values_.find('\0', at_) - at_)}; }
     const_iterator& operator++() {
-      const std::size_t nul = list_->values_.find('\0', at_);
-      at_ = nul == std::string::npos ? list_->values_.size() : nul + 1;
+      const std::size_t nul = values_.find('\0', at_);
+      at_ = nul == std::string_view::npos ? values_.size() : nul + 1;
       ++index_;
       return *this;
     }
@@ -133,21 +140,38 @@ class EvidenceList {
       ++*this;
       return before;
     }
-    friend bool operator==(const const_iterator& a, const const_iterator& b) { return a.at_ == b.at_; }
+    friend bool operator==(const const_iterator& a, const const_iterator& b) { return a.index_ == b.index_; }
 
    private:
     friend class EvidenceList;
-    const_iterator(const EvidenceList* list, std::size_t index, std::size_t at) : list_(list), index_(index), at_(at) {}
-    const EvidenceList* list_ = nullptr;
+    const_iterator(const SharedStrings* names, std::string_view values, std::shared_ptr<const std::string> rendered,
+                   std::size_t index)
+        : names_(names), values_(values), rendered_(std::move(rendered)), index_(index) {}
+    const SharedStrings* names_ = nullptr;
+    std::string_view values_;                     // the list's values, or rendered_
+    std::shared_ptr<const std::string> rendered_;  // deferred values, rendered by begin()
     std::size_t index_ = 0;
     std::size_t at_ = 0;  // where the value begins in values_
   };
-  [[nodiscard]] const_iterator begin() const { return {this, 0, 0}; }
-  [[nodiscard]] const_iterator end() const { return {this, 0, values_.size()}; }  // compared by position
+  /// The values' views stay valid while the list and the iterators over them are.
+  [[nodiscard]] const_iterator begin() const {
+    if (const auto* deferred = std::get_if<Deferred>(&values_)) {
+      auto rendered = std::make_shared<std::string>();
+      deferred->source->append(*rendered, deferred->lane);
+      const std::string_view view(*rendered);
+      return {&names_, view, std::move(rendered), 0};
+    }
+    return {&names_, std::get<std::string>(values_), nullptr, 0};
+  }
+  [[nodiscard]] const_iterator end() const { return {&names_, {}, nullptr, names_.size()}; }  // compared by index
 
  private:
+  struct Deferred {
+    std::shared_ptr<const LaneRenderer> source;
+    std::uint32_t lane = 0;
+  };
   SharedStrings names_;
-  std::string values_;
+  std::variant<std::string, Deferred> values_;
 };
 
 /// A finding's message or remedy: its text, or what renders the text each time it is read. The
@@ -158,11 +182,7 @@ class EvidenceList {
 class FindingText {
  public:
   /// Renders the text of lane `lane` of a rule's findings.
-  class Source {
-   public:
-    virtual ~Source() = default;
-    virtual void append(std::string& out, std::uint32_t lane) const = 0;
-  };
+  using Source = LaneRenderer;
 
   FindingText() = default;
   FindingText(std::string text) : value_(std::move(text)) {}  // NOLINT: implicit, assigned from texts

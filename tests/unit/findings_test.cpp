@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -32,6 +33,38 @@ TEST(EvidenceList, NamesPairWithTheirValuesInOrder) {
   // Copies share the names and keep their own values.
   engine::EvidenceList copy = list;
   EXPECT_EQ(items(copy), items(list));
+}
+
+// Deferred evidence reads as the rendered form, lane by lane, each time it is iterated.
+TEST(EvidenceList, DeferredValuesRenderWhenRead) {
+  struct Lanes final : engine::LaneRenderer {
+    mutable int renders = 0;
+    void append(std::string& out, std::uint32_t lane) const override {
+      ++renders;
+      out += std::to_string(lane);
+      out.push_back('\0');
+      out += "[\"l" + std::to_string(lane) + "\"]";
+      out.push_back('\0');
+    }
+  };
+  auto lanes = std::make_shared<Lanes>();
+  const engine::SharedStrings names({"count", "items"});
+  const engine::EvidenceList second(names, lanes, 1), third(names, lanes, 2);
+  EXPECT_EQ(lanes->renders, 0);
+  EXPECT_EQ(second.size(), 2u);
+  EXPECT_FALSE(second.empty());
+  EXPECT_EQ(items(second), (std::vector<std::pair<std::string, std::string>>{{"count", "1"}, {"items", "[\"l1\"]"}}));
+  EXPECT_EQ(items(third), (std::vector<std::pair<std::string, std::string>>{{"count", "2"}, {"items", "[\"l2\"]"}}));
+  EXPECT_EQ(lanes->renders, 2);
+  // The views stay valid for as long as an iterator over them lives, past the loop's copy.
+  auto it = second.begin();
+  auto later = it;
+  ++later;
+  it = {};
+  EXPECT_EQ((*later).json, "[\"l1\"]");
+  EXPECT_EQ(++later, second.end());
+  const engine::EvidenceList copy = third;
+  EXPECT_EQ(items(copy), items(third));
 }
 
 // Rule metadata is kept once per process: equal texts, from any thread, share one copy.
