@@ -183,7 +183,7 @@ int command_check(const std::vector<std::string>& args) {
   options.only_rules = rules;
   options.progress = !common.quiet && stream_is_tty(stderr);
   options.keep_source_lines = false;  // the report reads none
-  options.compact_references = true;  // nothing edits the data
+  options.compact_data = true;  // nothing edits the data
 
   using Clock = std::chrono::steady_clock;
   auto seconds_since = [](Clock::time_point start) {

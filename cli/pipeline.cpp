@@ -257,7 +257,10 @@ void load_data(const PipelineOptions& options, Pipeline& p) {
     p.exit_code = kExitData;
     return;
   }
-  if (options.compact_references) model::compact_references(p.dataset);
+  if (options.compact_data) {
+    model::compact_references(p.dataset);
+    p.dataset.strings.narrow_index();
+  }
 }
 
 engine::EvalResult evaluate_all(Pipeline& p, const engine::EvalOptions& options) {

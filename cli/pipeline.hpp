@@ -43,8 +43,9 @@ struct PipelineOptions {
   std::map<std::string, std::set<std::string>> extra_fields;
   std::string rapport_version = "0.0.0";  // checked against pack manifests' `requires`
   bool keep_source_lines = true;  // load::LoadOptions::keep_source_lines
-  /// model::compact_references() after loading: for runs that only read the data.
-  bool compact_references = false;
+  /// After loading, model::compact_references() and the string pool's narrow_index(): for runs
+  /// that only read the data.
+  bool compact_data = false;
 };
 
 /// Everything a run produced; `exit_code` is set when a stage stopped the run.

@@ -34,6 +34,7 @@ StringPool& StringPool::operator=(StringPool&& other) noexcept {
   pages_ = std::move(other.pages_);
   size_ = std::exchange(other.size_, 0);
   slots_ = std::move(other.slots_);
+  narrow_ = std::move(other.narrow_);
   mask_ = std::exchange(other.mask_, 0);
   shift_ = std::exchange(other.shift_, 64);
   return *this;
@@ -58,7 +59,7 @@ StringPool::Usage StringPool::usage() const {
   Usage usage;
   for (const Chunk& chunk : chunks_) usage.text += chunk.capacity;
   for (std::size_t p = 0; p < kPages && pages_.get()[p]; ++p) usage.views += sizeof(std::uint64_t) << kPageBits;
-  usage.index = slots_.capacity() * sizeof(Slot);
+  usage.index = slots_.capacity() * sizeof(Slot) + narrow_.capacity() * sizeof(std::uint32_t);
   return usage;
 }
 
@@ -89,12 +90,22 @@ std::string_view StringPool::store(std::string_view text) {
 }
 
 void StringPool::rehash(std::size_t capacity) {
-  std::vector<Slot> old;
-  old.swap(slots_);
-  slots_.assign(capacity, Slot{});
   mask_ = capacity - 1;
   shift_ = 64;
   for (std::size_t c = capacity; c > 1; c >>= 1) --shift_;
+  if (!narrow_.empty()) {
+    // No hash bits kept: each string's home is found from its hash again.
+    narrow_.assign(capacity, 0);
+    for (std::size_t id = 0; id < size_; ++id) {
+      std::size_t at = home(tag_of(hash(view(static_cast<StrId>(id)))));
+      while (narrow_[at]) at = (at + 1) & mask_;
+      narrow_[at] = static_cast<std::uint32_t>(id + 1);
+    }
+    return;
+  }
+  std::vector<Slot> old;
+  old.swap(slots_);
+  slots_.assign(capacity, Slot{});
   for (const Slot& slot : old) {
     if (!slot.id1) continue;
     std::size_t at = home(slot.tag);
@@ -105,34 +116,44 @@ void StringPool::rehash(std::size_t capacity) {
 
 void StringPool::reserve(std::size_t n) {
   std::size_t capacity = slots_for(n);
-  if (capacity > slots_.size()) rehash(capacity);
+  if (capacity > index_size()) rehash(capacity);
+}
+
+void StringPool::narrow_index() {
+  if (!narrow_.empty()) return;
+  // Same size, same positions: the homes come from the hash, which lookups compute anyway.
+  std::vector<std::uint32_t> narrow(slots_.size());
+  for (std::size_t at = 0; at < slots_.size(); ++at) narrow[at] = slots_[at].id1;
+  narrow_.swap(narrow);
+  std::vector<Slot>().swap(slots_);
+}
+
+std::size_t StringPool::locate(std::string_view text, std::uint64_t text_hash) const {
+  const std::uint32_t tag = tag_of(text_hash);
+  std::size_t at = home(tag);
+  if (narrow_.empty()) {
+    for (; slots_[at].id1 && !(slots_[at].tag == tag && holds(slots_[at].id1 - 1, text)); at = (at + 1) & mask_) {
+    }
+  } else {
+    for (; narrow_[at] && !holds(narrow_[at] - 1, text); at = (at + 1) & mask_) {
+    }
+  }
+  return at;
 }
 
 StrId StringPool::intern(std::string_view text, std::uint64_t text_hash) {
-  const std::uint32_t tag = tag_of(text_hash);
-  std::size_t at = home(tag);
-  for (;;) {
-    const Slot& slot = slots_[at];
-    if (!slot.id1) break;
-    if (slot.tag == tag && holds(slot.id1 - 1, text)) return slot.id1 - 1;
-    at = (at + 1) & mask_;
-  }
+  const std::size_t at = locate(text, text_hash);
+  if (const std::uint32_t id1 = id1_at(at)) return id1 - 1;
   auto id = static_cast<StrId>(size_);
   append_view(store(text));
-  slots_[at] = Slot{tag, id + 1};
-  if (size_ > slots_.size() / 4 * 3) rehash(slots_.size() * 2);
+  if (narrow_.empty()) slots_[at] = Slot{tag_of(text_hash), id + 1};
+  else narrow_[at] = id + 1;
+  if (size_ > index_size() / 4 * 3) rehash(index_size() * 2);
   return id;
 }
 
 StrId StringPool::find(std::string_view text, std::uint64_t text_hash) const {
-  const std::uint32_t tag = tag_of(text_hash);
-  std::size_t at = home(tag);
-  for (;;) {
-    const Slot& slot = slots_[at];
-    if (!slot.id1) return kMissingStr;
-    if (slot.tag == tag && holds(slot.id1 - 1, text)) return slot.id1 - 1;
-    at = (at + 1) & mask_;
-  }
+  return id1_at(locate(text, text_hash)) - 1;  // an empty slot's 0 - 1 is kMissingStr
 }
 
 }  // namespace rapport::model

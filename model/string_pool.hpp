@@ -102,9 +102,15 @@ class StringPool {
   [[nodiscard]] StrId find(std::string_view text) const { return find(text, hash(text)); }
   [[nodiscard]] StrId find(std::string_view text, std::uint64_t text_hash) const;
   /// Hints that the slot for a string with this hash will be probed soon (batch interning).
-  void prefetch(std::uint64_t text_hash) const { __builtin_prefetch(&slots_[home(tag_of(text_hash))]); }
+  void prefetch(std::uint64_t text_hash) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[home(tag_of(text_hash))]);
+  }
   /// Makes room for `n` strings in total without rehashing.
   void reserve(std::size_t n);
+  /// Drops the hash bits the index keeps beside each id, halving it (134 MB at a million
+  /// accounts): a probe then compares the strings themselves. For a pool that is looked up a few
+  /// times from then on, after loading (`rapport check`); interning still works.
+  void narrow_index();
 
   [[nodiscard]] std::string_view view(StrId id) const {
     const std::uint64_t packed = pages_.get()[id >> kPageBits][id & kPageMask];
@@ -141,6 +147,10 @@ class StringPool {
   }
   std::string_view store(std::string_view text);
   void rehash(std::size_t capacity);
+  /// The index position holding `text`, or the empty one where it would go.
+  [[nodiscard]] std::size_t locate(std::string_view text, std::uint64_t text_hash) const;
+  [[nodiscard]] std::uint32_t id1_at(std::size_t at) const { return narrow_.empty() ? slots_[at].id1 : narrow_[at]; }
+  [[nodiscard]] std::size_t index_size() const { return narrow_.empty() ? slots_.size() : narrow_.size(); }
   /// view(id) == text, without a call to memcmp for short strings.
   [[nodiscard]] bool holds(StrId id, std::string_view text) const {
     const std::string_view held = view(id);
@@ -169,6 +179,7 @@ class StringPool {
   std::size_t size_ = 0;
   std::mutex mutex_;  // intern_shared()
   std::vector<Slot> slots_;  // power-of-two size, at most 3/4 full
+  std::vector<std::uint32_t> narrow_;  // after narrow_index(): the slots' id + 1 alone (slots_ is empty)
   std::size_t mask_ = 0;
   unsigned shift_ = 64;
 };

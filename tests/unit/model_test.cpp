@@ -242,5 +242,35 @@ TEST(ModelStringPool, ReserveKeepsIdsAndViews) {
   EXPECT_EQ(pool.intern("before"), a);
 }
 
+// After narrow_index() the index keeps ids alone: the same ids are found and interned, new strings
+// are added, and the index grows (rebuilt from the strings' hashes) with every string still found.
+TEST(ModelStringPool, NarrowedIndexFindsInternsAndGrows) {
+  StringPool pool;
+  std::vector<std::string> texts;
+  for (int i = 0; i < 3000; ++i) texts.push_back("s" + std::to_string(i * 7));
+  texts.push_back("");
+  texts.push_back(std::string(70000, 'x'));  // a long string (length kept before its text)
+  for (std::size_t i = 0; i < texts.size(); ++i) ASSERT_EQ(pool.intern(texts[i]), i);
+  const std::size_t wide = pool.usage().index;
+  pool.narrow_index();
+  EXPECT_EQ(pool.usage().index * 2, wide);
+  pool.narrow_index();  // again: no change
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_EQ(pool.find(texts[i]), i) << texts[i].substr(0, 10);
+    EXPECT_EQ(pool.intern(texts[i]), i);
+  }
+  EXPECT_EQ(pool.find("s1"), kMissingStr);
+  EXPECT_EQ(pool.find(std::string(70000, 'y')), kMissingStr);
+  // New strings, enough to grow the narrowed index several times.
+  const std::size_t before = pool.size();
+  for (int i = 0; i < 50000; ++i) ASSERT_EQ(pool.intern("n" + std::to_string(i)), before + static_cast<std::size_t>(i));
+  EXPECT_GT(pool.usage().index, wide / 2);
+  for (std::size_t i = 0; i < texts.size(); ++i) ASSERT_EQ(pool.find(texts[i]), i);
+  for (int i = 0; i < 50000; i += 97) EXPECT_EQ(pool.find("n" + std::to_string(i)), before + static_cast<std::size_t>(i));
+  pool.reserve(400000);
+  EXPECT_EQ(pool.find("n49999"), before + 49999);
+  EXPECT_EQ(pool.intern_shared("s21"), 3u);
+}
+
 }  // namespace
 }  // namespace rapport::model
