@@ -165,6 +165,22 @@ class EvidenceList {
   }
   [[nodiscard]] const_iterator end() const { return {&names_, {}, nullptr, names_.size()}; }  // compared by index
 
+  /// The evidence as a range whose deferred values are rendered into `scratch` (valid while it
+  /// and the list are): a report writer reuses one buffer instead of allocating per finding.
+  struct Range {
+    const_iterator first, last;
+    [[nodiscard]] const_iterator begin() const { return first; }
+    [[nodiscard]] const_iterator end() const { return last; }
+  };
+  [[nodiscard]] Range items(std::string& scratch) const {
+    if (const auto* deferred = std::get_if<Deferred>(&values_)) {
+      scratch.clear();
+      deferred->source->append(scratch, deferred->lane);
+      return {{&names_, scratch, nullptr, 0}, end()};
+    }
+    return {begin(), end()};
+  }
+
  private:
   struct Deferred {
     std::shared_ptr<const LaneRenderer> source;

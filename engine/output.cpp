@@ -226,7 +226,7 @@ void append_finding_json(std::string& out, const Finding& f) {
     out += ", \"name\": ";
     append_json_string(out, f.subject_name);
   }
-  thread_local std::string scratch;  // a deferred text, rendered before it is escaped
+  thread_local std::string scratch;  // a deferred text or evidence, rendered before it is written
   out += "}, \"message\": ";
   append_json_string(out, f.message.view(scratch));
   out += ", \"remedy\": ";
@@ -238,7 +238,7 @@ void append_finding_json(std::string& out, const Finding& f) {
   }
   out += "], \"evidence\": {";
   bool first = true;
-  for (const Evidence item : f.evidence) {
+  for (const Evidence item : f.evidence.items(scratch)) {
     if (!first) out += ", ";
     first = false;
     append_json_string(out, item.name);

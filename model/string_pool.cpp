@@ -128,7 +128,8 @@ void StringPool::narrow_index() {
   std::vector<Slot>().swap(slots_);
 }
 
-std::size_t StringPool::locate(std::string_view text, std::uint64_t text_hash) const {
+// Inlined into intern() and find(): the loader's merge interns every id through it.
+[[gnu::always_inline]] inline std::size_t StringPool::locate(std::string_view text, std::uint64_t text_hash) const {
   const std::uint32_t tag = tag_of(text_hash);
   std::size_t at = home(tag);
   if (narrow_.empty()) {

@@ -65,6 +65,15 @@ TEST(EvidenceList, DeferredValuesRenderWhenRead) {
   EXPECT_EQ(++later, second.end());
   const engine::EvidenceList copy = third;
   EXPECT_EQ(items(copy), items(third));
+  // Rendered into a caller's buffer instead, the same values; plain lists ignore the buffer.
+  std::string scratch = "left over";
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const engine::Evidence item : third.items(scratch)) got.emplace_back(item.name, item.json);
+  EXPECT_EQ(got, items(third));
+  const engine::EvidenceList plain(names, std::string("7\0[]\0", 5));
+  got.clear();
+  for (const engine::Evidence item : plain.items(scratch)) got.emplace_back(item.name, item.json);
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, std::string>>{{"count", "7"}, {"items", "[]"}}));
 }
 
 // Rule metadata is kept once per process: equal texts, from any thread, share one copy.
