@@ -49,7 +49,8 @@ constexpr StrId kMissingStr = 0xFFFFFFFFu;
 ///
 /// The index is an open-addressing table (linear probing) of (32-bit hash, id) slots: an intern is
 /// one probe sequence, and a caller that already hashed the text with StringPool::hash() (the
-/// loader's chunk-local pools do) can pass the hash so the text is not hashed again.
+/// loader's chunk-local pools do) can pass the hash so the text is not hashed again. After
+/// narrow_index() the slots keep the id alone, and a probe compares the strings.
 class StringPool {
  public:
   StringPool();

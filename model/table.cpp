@@ -13,6 +13,8 @@ void Column::reset(const FieldDef& field) {
   list_offsets.assign(1, 0);
   list_items.clear();
   list_present.clear();
+  strings_compacted = false;
+  unresolved.clear();
 }
 
 void Column::push_missing() {
