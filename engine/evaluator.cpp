@@ -612,17 +612,12 @@ Vec Evaluator::field(const Node& node, const Frame& frame) {
     case FieldType::Ref: {
       out.str.resize(lanes);
       const model::TextValues values(data_, *column);
-      auto gather = [&](const auto& strings) {
+      values.visit([&](const auto& strings) {
         for (std::size_t i = 0; i < lanes; ++i) {
           std::int32_t r = rows.row[i];
           out.str[i] = r == kNoRow ? kMissingStr : strings[static_cast<std::size_t>(r)];
         }
-      };
-      if (values.compacted()) {
-        gather(values);
-      } else {
-        gather(values.contiguous());
-      }
+      });
       break;
     }
     case FieldType::TextList:
@@ -1610,14 +1605,12 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
   std::vector<std::string> let_names;
   for (const auto& let : rule.lets) let_names.push_back(let.name);
   const SharedStrings evidence_names(std::move(let_names));
-  std::shared_ptr<RuleEvidence> evidence;  // deferred evidence: the lets' values over the firing subjects
-  if (defer_texts_) {
-    evidence = std::make_shared<RuleEvidence>();
-    evidence->data = &data_;
-    for (const auto& let : rule.lets) evidence->types.push_back(&let.value.type);
-    evidence->lets = std::move(selected_lets);  // read by nothing else from here on
-  }
-  std::string values;  // a finding's evidence values, see EvidenceList
+  // The lets' values over the firing subjects: each finding's evidence, rendered now or when read.
+  auto evidence = std::make_shared<RuleEvidence>();
+  evidence->data = &data_;
+  for (const auto& let : rule.lets) evidence->types.push_back(&let.value.type);
+  evidence->lets = std::move(selected_lets);  // read by nothing else from here on
+  std::string values;  // a finding's rendered evidence values, see EvidenceList
   for (std::size_t i = 0; i < firing.size(); ++i) {
     Finding finding;
     finding.pack = pack;
@@ -1638,14 +1631,11 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
     finding.message = text(messages, i);
     finding.remedy = text(remedies, i);
     finding.tags = tags;
-    if (evidence) {
+    if (defer_texts_) {
       finding.evidence = EvidenceList(evidence_names, evidence, static_cast<std::uint32_t>(i));
     } else {
       values.clear();
-      for (std::size_t l = 0; l < rule.lets.size(); ++l) {
-        append_evidence_json(values, selected_lets[l], rule.lets[l].value.type, i, data_);
-        values.push_back('\0');
-      }
+      evidence->append(values, static_cast<std::uint32_t>(i));
       finding.evidence = EvidenceList(evidence_names, values);
     }
     finding.fingerprint = fingerprint(finding.pack, finding.rule, finding.subject_entity, finding.subject_id);

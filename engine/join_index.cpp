@@ -19,14 +19,9 @@ KeyIndex::KeyIndex(const model::TextValues& keys) {
   build_from(keys.size(), [](std::size_t i) { return static_cast<std::int32_t>(i); }, keys);
 }
 
-/// Plain columns are read as one array; compacted references through their target's ids.
 template <typename RowAt>
 void KeyIndex::build_from(std::size_t count, RowAt row_at, const model::TextValues& keys) {
-  if (keys.compacted()) {
-    build(count, row_at, keys);
-  } else {
-    build(count, row_at, keys.contiguous());
-  }
+  keys.visit([&](const auto& key_at) { build(count, row_at, key_at); });
 }
 
 namespace {

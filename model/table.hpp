@@ -122,9 +122,12 @@ class TextValues {
   }
   [[nodiscard]] std::size_t size() const { return size_; }
   [[nodiscard]] bool empty() const { return size_ == 0; }
-  /// False: the strings are one array, contiguous().
-  [[nodiscard]] bool compacted() const { return compacted_; }
-  [[nodiscard]] std::span<const StrId> contiguous() const { return strings_; }
+  /// Calls `read(values)` with something indexable by row: the strings as one array when the
+  /// column keeps them so (a loop over millions of rows without a branch per row), else this.
+  template <typename Read>
+  decltype(auto) visit(Read&& read) const {
+    return compacted_ ? read(*this) : read(strings_);
+  }
 
  private:
   std::span<const StrId> strings_;
