@@ -259,6 +259,7 @@ void load_data(const PipelineOptions& options, Pipeline& p) {
   }
   if (options.compact_data) {
     model::compact_references(p.dataset);
+    model::compact_numbers(p.dataset);
     p.dataset.strings.narrow_index();
   }
 }

@@ -600,13 +600,17 @@ Vec Evaluator::field(const Node& node, const Frame& frame) {
     case FieldType::Number:
     case FieldType::Bool:
     case FieldType::Timestamp:
-    case FieldType::Date:
+    case FieldType::Date: {
       out.num.resize(lanes);
-      for (std::size_t i = 0; i < lanes; ++i) {
-        std::int32_t r = rows.row[i];
-        out.num[i] = r == kNoRow ? kNaN : column->numbers[r];
-      }
+      const model::NumberValues values(*column);
+      values.visit([&](const auto& numbers) {
+        for (std::size_t i = 0; i < lanes; ++i) {
+          std::int32_t r = rows.row[i];
+          out.num[i] = r == kNoRow ? kNaN : numbers[static_cast<std::size_t>(r)];
+        }
+      });
       break;
+    }
     case FieldType::Text:
     case FieldType::Enum:
     case FieldType::Ref: {

@@ -1,6 +1,7 @@
 #include "model/table.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <iterator>
 
 namespace rapport::model {
@@ -15,6 +16,11 @@ void Column::reset(const FieldDef& field) {
   list_present.clear();
   strings_compacted = false;
   unresolved.clear();
+  number_width = 0;
+  number_base = 0;
+  packed8.clear();
+  packed16.clear();
+  packed32.clear();
 }
 
 void Column::push_missing() {
@@ -23,7 +29,12 @@ void Column::push_missing() {
     case FieldType::Bool:
     case FieldType::Timestamp:
     case FieldType::Date:
-      numbers.push_back(kMissingNumber);
+      switch (number_width) {
+        case 1: packed8.push_back(PackedNumbers<std::uint8_t>::kMissing); break;
+        case 2: packed16.push_back(PackedNumbers<std::uint16_t>::kMissing); break;
+        case 4: packed32.push_back(PackedNumbers<std::uint32_t>::kMissing); break;
+        default: numbers.push_back(kMissingNumber); break;
+      }
       break;
     case FieldType::Text:
     case FieldType::Enum:
@@ -46,7 +57,7 @@ bool Column::missing_at(std::size_t row) const {
     case FieldType::Bool:
     case FieldType::Timestamp:
     case FieldType::Date:
-      return is_missing(numbers[row]);
+      return is_missing(NumberValues(*this)[row]);
     case FieldType::Text:
     case FieldType::Enum:
       return strings[row] == kMissingStr;
@@ -69,7 +80,8 @@ std::size_t Column::memory_bytes() const {
   return numbers.capacity() * sizeof(double) + strings.capacity() * sizeof(StrId) +
          rows.capacity() * sizeof(std::int32_t) + list_offsets.capacity() * sizeof(std::uint32_t) +
          list_items.capacity() * sizeof(StrId) + list_present.capacity() +
-         unresolved.capacity() * sizeof(unresolved[0]);
+         unresolved.capacity() * sizeof(unresolved[0]) + packed8.capacity() +
+         packed16.capacity() * sizeof(std::uint16_t) + packed32.capacity() * sizeof(std::uint32_t);
 }
 
 std::size_t Table::memory_bytes() const {
@@ -153,8 +165,16 @@ void Table::truncate(std::size_t rows) {
         column.strings.resize(rows);
         break;
       default:
-        if (name == "id") column.strings.resize(rows);
-        else column.numbers.resize(rows);
+        if (name == "id") {
+          column.strings.resize(rows);
+        } else {
+          switch (column.number_width) {
+            case 1: column.packed8.resize(rows); break;
+            case 2: column.packed16.resize(rows); break;
+            case 4: column.packed32.resize(rows); break;
+            default: column.numbers.resize(rows); break;
+          }
+        }
         break;
     }
   }
@@ -203,6 +223,91 @@ void compact_references(Dataset& data) {
       column.unresolved = std::move(unresolved);
       std::vector<StrId>().swap(column.strings);
       column.strings_compacted = true;
+    }
+  }
+}
+
+NumberValues::NumberValues(const Column& column) : base_(column.number_base), width_(column.number_width) {
+  switch (width_) {
+    case 1:
+      packed_ = column.packed8.data();
+      size_ = column.packed8.size();
+      break;
+    case 2:
+      packed_ = column.packed16.data();
+      size_ = column.packed16.size();
+      break;
+    case 4:
+      packed_ = column.packed32.data();
+      size_ = column.packed32.size();
+      break;
+    default:
+      width_ = 0;
+      numbers_ = column.numbers;
+      size_ = column.numbers.size();
+      break;
+  }
+}
+
+namespace {
+
+/// The packed offsets of `numbers` from `base`, the type's largest value for a missing one.
+template <typename Offset>
+std::vector<Offset> packed_offsets(const std::vector<double>& numbers, double base) {
+  std::vector<Offset> out(numbers.size());
+  for (std::size_t r = 0; r < numbers.size(); ++r) {
+    const double value = numbers[r];
+    out[r] = is_missing(value) ? PackedNumbers<Offset>::kMissing : static_cast<Offset>(value - base);
+  }
+  return out;
+}
+
+/// Packs one column when its values allow it (see compact_numbers()).
+void pack_numbers(Column& column) {
+  // Whole numbers of magnitude up to 2^52: their differences are exact doubles, and so is base +
+  // offset when read back.
+  constexpr double kLargest = 4503599627370496.0;
+  double low = 0, high = 0;
+  bool any = false;
+  for (const double value : column.numbers) {
+    if (is_missing(value)) continue;
+    if (!(std::fabs(value) <= kLargest) || std::trunc(value) != value || (value == 0 && std::signbit(value))) return;
+    if (!any || value < low) low = value;
+    if (!any || value > high) high = value;
+    any = true;
+  }
+  const double span = high - low;  // the largest offset; the type's largest value means missing
+  if (span < 0xFF) {
+    column.packed8 = packed_offsets<std::uint8_t>(column.numbers, low);
+    column.number_width = 1;
+  } else if (span < 0xFFFF) {
+    column.packed16 = packed_offsets<std::uint16_t>(column.numbers, low);
+    column.number_width = 2;
+  } else if (span < 0xFFFFFFFF) {
+    column.packed32 = packed_offsets<std::uint32_t>(column.numbers, low);
+    column.number_width = 4;
+  } else {
+    return;
+  }
+  column.number_base = low;
+  std::vector<double>().swap(column.numbers);
+}
+
+}  // namespace
+
+void compact_numbers(Dataset& data) {
+  for (auto& [entity, table] : data.tables) {
+    for (auto& [name, column] : table.columns) {
+      switch (column.def.type) {
+        case FieldType::Number:
+        case FieldType::Bool:
+        case FieldType::Timestamp:
+        case FieldType::Date:
+          if (column.number_width == 0 && name != "id") pack_numbers(column);
+          break;
+        default:
+          break;
+      }
     }
   }
 }

@@ -27,6 +27,8 @@ constexpr std::int32_t kNoRow = -1;
 ///                                                     compacted (compact_references): rows alone, plus
 ///                                                     the ids that name no row in `unresolved`
 ///   TextList                                       -> list_offsets (rows+1), list_items, list_present (0 = missing)
+/// Number, Bool, Timestamp and Date columns may be packed (compact_numbers): read them through
+/// NumberValues.
 struct Column {
   FieldDef def;
   std::vector<double> numbers;
@@ -42,6 +44,17 @@ struct Column {
   std::vector<std::pair<std::uint32_t, StrId>> unresolved;
   /// The id a compacted reference at `row` names when it names no row, else kMissingStr.
   [[nodiscard]] StrId unresolved_at(std::size_t row) const;
+
+  /// Number, Bool, Timestamp and Date columns after compact_numbers(): `numbers` is freed and each
+  /// value is kept exactly, as its whole offset from `number_base`, in the narrowest of `packed8`,
+  /// `packed16` and `packed32` that holds them all (`number_width` bytes; 0 = not packed). The
+  /// type's largest value means missing. At a million accounts an activity's on_site, duration and
+  /// start take 7 bytes instead of 24.
+  std::uint8_t number_width = 0;
+  double number_base = 0;
+  std::vector<std::uint8_t> packed8;
+  std::vector<std::uint16_t> packed16;
+  std::vector<std::uint32_t> packed32;
 
   /// Prepares storage for the field's type (empty, ready for push_back).
   void reset(const FieldDef& field);
@@ -102,6 +115,62 @@ struct Table {
   mutable bool row_of_id_built_ = false;
 };
 
+/// A packed number column's values (Column::number_width): an offset per row from `base`, the
+/// type's largest value for a missing one.
+template <typename Offset>
+struct PackedNumbers {
+  const Offset* offsets = nullptr;
+  double base = 0;
+  static constexpr Offset kMissing = std::numeric_limits<Offset>::max();
+  [[nodiscard]] double operator[](std::size_t row) const {
+    const Offset offset = offsets[row];
+    return offset == kMissing ? kMissingNumber : base + static_cast<double>(offset);
+  }
+};
+
+/// The values of a Number, Bool, Timestamp or Date column, row by row, whichever way the column
+/// keeps them (see Column::number_width). Cheap to copy; valid while the column keeps its rows.
+class NumberValues {
+ public:
+  NumberValues() = default;
+  explicit NumberValues(const Column& column);
+
+  [[nodiscard]] double operator[](std::size_t row) const {
+    switch (width_) {
+      case 1: return packed<std::uint8_t>()[row];
+      case 2: return packed<std::uint16_t>()[row];
+      case 4: return packed<std::uint32_t>()[row];
+      default: return numbers_[row];
+    }
+  }
+  [[nodiscard]] std::size_t size() const { return size_; }
+  [[nodiscard]] bool empty() const { return size_ == 0; }
+  /// Calls `read(values)` with something indexable by row, giving doubles: the column's own
+  /// array, or a PackedNumbers of its width (a loop over millions of rows without a branch per
+  /// row on the form).
+  template <typename Read>
+  decltype(auto) visit(Read&& read) const {
+    switch (width_) {
+      case 1: return read(packed<std::uint8_t>());
+      case 2: return read(packed<std::uint16_t>());
+      case 4: return read(packed<std::uint32_t>());
+      default: return read(numbers_);
+    }
+  }
+
+ private:
+  template <typename Offset>
+  [[nodiscard]] PackedNumbers<Offset> packed() const {
+    return {static_cast<const Offset*>(packed_), base_};
+  }
+
+  std::span<const double> numbers_;
+  const void* packed_ = nullptr;
+  double base_ = 0;
+  std::size_t size_ = 0;
+  std::uint8_t width_ = 0;
+};
+
 struct Dataset;
 
 /// The strings of a Text, Enum or Ref column, or of a table's ids, row by row, whichever way the
@@ -157,5 +226,12 @@ void copy_dataset(const Dataset& from, Dataset& to);
 /// then on (`rapport check`): live edits write `strings`. A column whose rows and strings don't
 /// agree is left as it is.
 void compact_references(Dataset& data);
+
+/// Packs every Number, Bool, Timestamp and Date column whose values are all whole numbers within
+/// 2^32 - 2 of each other (Column::number_width): at a million accounts, about 250 MB less. The
+/// values read back exactly; a column with a fraction, a -0 or a magnitude over 2^52 keeps its
+/// doubles. For data that is only read from then on (`rapport check`): live edits write
+/// `numbers`.
+void compact_numbers(Dataset& data);
 
 }  // namespace rapport::model

@@ -89,11 +89,12 @@ std::vector<reports::PortfolioBar> Directory::portfolios() const {
     }
   }
   const model::Column* role = users_->column("role");
-  const model::Column* active = users_->column("active");
+  const model::Column* active_column = users_->column("active");
+  const model::NumberValues active = active_column ? model::NumberValues(*active_column) : model::NumberValues();
   model::StrId am = data_.strings.find("account_manager");
   for (std::size_t u = 0; u < users; ++u) {
     bool manager = role != nullptr ? role->strings[u] == am && am != model::kMissingStr : accounts[u] > 0;
-    bool inactive = active != nullptr && !active->numbers.empty() && active->numbers[u] == 0;
+    bool inactive = active.size() > u && active[u] == 0;
     if (!manager || inactive) continue;
     reports::PortfolioBar bar;
     auto row = static_cast<std::int32_t>(u);

@@ -1,8 +1,12 @@
 // The columnar tables: references compacted to their target rows (model::compact_references)
-// read as the strings they replace.
+// read as the strings they replace; numbers packed into whole offsets (model::compact_numbers)
+// read back exactly.
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -93,6 +97,119 @@ TEST(ModelTable, ReferencesWhoseRowsDisagreeWithTheirStringsStayAsTheyAre) {
   orphan.data.tables.erase("accounts");
   compact_references(orphan.data);
   EXPECT_FALSE(orphan.account_id().strings_compacted);
+}
+
+/// One table "t" with a column per case, each given its values (NaN = missing).
+struct Numbers {
+  Dataset data;
+  explicit Numbers(const std::vector<std::pair<std::string, std::vector<double>>>& columns,
+                   FieldType type = FieldType::Number) {
+    Table& table = data.tables["t"];
+    table.entity = "t";
+    for (const auto& [name, values] : columns) {
+      FieldDef def;
+      def.name = name;
+      def.type = type;
+      Column& column = table.columns[name];
+      column.reset(def);
+      column.numbers = values;
+    }
+    for (std::size_t r = 0; r < columns.front().second.size(); ++r) {
+      table.ids.push_back(data.strings.intern("r" + std::to_string(r)));
+    }
+  }
+  Column& column(const std::string& name) { return data.tables["t"].columns[name]; }
+  /// The column's values as read through NumberValues, by operator[] and by visit().
+  std::vector<double> read(const std::string& name) {
+    const NumberValues values(column(name));
+    std::vector<double> out, visited(values.size());
+    for (std::size_t r = 0; r < values.size(); ++r) out.push_back(values[r]);
+    values.visit([&](const auto& numbers) {
+      for (std::size_t r = 0; r < visited.size(); ++r) visited[r] = numbers[r];
+    });
+    EXPECT_EQ(bits(out), bits(visited)) << name;
+    return out;
+  }
+  /// Values compared bit for bit (NaN equal to NaN, -0 not equal to 0).
+  static std::vector<std::uint64_t> bits(const std::vector<double>& values) {
+    std::vector<std::uint64_t> out;
+    for (double value : values) {
+      std::uint64_t word = 0;
+      if (std::isnan(value)) value = kMissingNumber;
+      std::memcpy(&word, &value, sizeof word);
+      out.push_back(word);
+    }
+    return out;
+  }
+};
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+TEST(ModelTable, PackedNumbersReadBackExactlyInTheNarrowestWidth) {
+  const std::vector<std::pair<std::string, std::vector<double>>> columns = {
+      {"flag", {1, 0, kNaN, 1}},
+      {"span_254", {-4, 250, kNaN, 0}},       // 254 apart: one byte, 255 is "missing"
+      {"span_255", {-5, 250, kNaN, 0}},       // 255 apart: two bytes
+      {"minutes", {15, 480, 60, kNaN}},
+      {"started", {1.7e9, 946684800, kNaN, 2e9 + 17}},
+      {"span_2_32", {0, 4294967294.0, 1, 2}},  // the largest span packed
+      {"missing", {kNaN, kNaN, kNaN, kNaN}},
+      {"negative", {-1e15, -1e15 + 3, -1e15 + 1, kNaN}},
+  };
+  Numbers book(columns);
+  const std::size_t flag_bytes = book.column("flag").memory_bytes();
+  compact_numbers(book.data);
+  const std::vector<std::pair<std::string, int>> widths = {{"flag", 1},   {"span_254", 1},  {"span_255", 2},
+                                                          {"minutes", 2}, {"started", 4},   {"span_2_32", 4},
+                                                          {"missing", 1}, {"negative", 1}};
+  for (const auto& [name, width] : widths) {
+    EXPECT_EQ(book.column(name).number_width, width) << name;
+    EXPECT_TRUE(book.column(name).numbers.empty()) << name;
+  }
+  for (const auto& [name, values] : columns) {
+    EXPECT_EQ(Numbers::bits(book.read(name)), Numbers::bits(values)) << name;
+    for (std::size_t r = 0; r < values.size(); ++r) {
+      EXPECT_EQ(book.column(name).missing_at(r), std::isnan(values[r])) << name << " row " << r;
+    }
+  }
+  // Four rows of a byte each instead of a double.
+  EXPECT_EQ(flag_bytes - book.column("flag").memory_bytes(), 4 * (sizeof(double) - 1));
+}
+
+TEST(ModelTable, NumbersThatCannotBePackedExactlyKeepTheirDoubles) {
+  const std::vector<std::pair<std::string, std::vector<double>>> columns = {
+      {"fraction", {1, 2.5, kNaN, 3}},
+      {"negative_zero", {1, -0.0, 2, 3}},
+      {"huge", {1, 1e300, 2, 3}},
+      {"beyond_2_52", {0, 9007199254740992.0, 9007199254740994.0, 1}},
+      {"span_2_32_minus_1", {0, 4294967295.0, 1, 2}},
+      {"infinite", {1, std::numeric_limits<double>::infinity(), 2, 3}},
+  };
+  Numbers book(columns);
+  compact_numbers(book.data);
+  for (const auto& [name, values] : columns) {
+    EXPECT_EQ(book.column(name).number_width, 0) << name;
+    EXPECT_EQ(Numbers::bits(book.read(name)), Numbers::bits(values)) << name;
+  }
+}
+
+TEST(ModelTable, PackedNumbersGrowAndShrinkWithTheirTable) {
+  Numbers book({{"flag", {1, 0, 1}}, {"started", {1.7e9, 1.6e9, 1.8e9}}}, FieldType::Timestamp);
+  compact_numbers(book.data);
+  compact_numbers(book.data);  // again: nothing changes
+  ASSERT_EQ(book.column("flag").number_width, 1);
+  ASSERT_EQ(book.column("started").number_width, 4);
+  Table& table = book.data.tables["t"];
+  table.append_row(book.data.strings.intern("r3"));
+  EXPECT_EQ(Numbers::bits(book.read("flag")), Numbers::bits({1, 0, 1, kNaN}));
+  EXPECT_EQ(Numbers::bits(book.read("started")), Numbers::bits({1.7e9, 1.6e9, 1.8e9, kNaN}));
+  table.truncate(2);
+  EXPECT_EQ(Numbers::bits(book.read("started")), Numbers::bits({1.7e9, 1.6e9}));
+  EXPECT_TRUE(book.column("started").numbers.empty());
+  // Reset forgets the packing.
+  book.column("flag").reset(book.column("flag").def);
+  EXPECT_EQ(book.column("flag").number_width, 0);
+  EXPECT_TRUE(book.column("flag").packed8.empty());
 }
 
 }  // namespace
