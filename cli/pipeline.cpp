@@ -184,6 +184,7 @@ void load_data(const PipelineOptions& options, Pipeline& p) {
   load::LoadOptions load_options;
   load_options.on_bad_record = options.on_bad_record;
   load_options.keep_source_lines = options.keep_source_lines;
+  load_options.compact = options.compact_data;
   // Every field an active rule names must be in the data: an error at load time, never a
   // silent null. Disabled and unselected rules need nothing.
   for (const auto& configured : p.packs) {
@@ -257,11 +258,7 @@ void load_data(const PipelineOptions& options, Pipeline& p) {
     p.exit_code = kExitData;
     return;
   }
-  if (options.compact_data) {
-    model::compact_references(p.dataset);
-    model::compact_numbers(p.dataset);
-    p.dataset.strings.narrow_index();
-  }
+  if (options.compact_data) p.dataset.strings.narrow_index();  // the loader compacted the tables
 }
 
 engine::EvalResult evaluate_all(Pipeline& p, const engine::EvalOptions& options) {

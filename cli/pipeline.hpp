@@ -43,8 +43,8 @@ struct PipelineOptions {
   std::map<std::string, std::set<std::string>> extra_fields;
   std::string rapport_version = "0.0.0";  // checked against pack manifests' `requires`
   bool keep_source_lines = true;  // load::LoadOptions::keep_source_lines
-  /// After loading, model::compact_references(), model::compact_numbers() and the string pool's
-  /// narrow_index(): for runs that only read the data.
+  /// Compact the tables as they load (load::LoadOptions::compact) and narrow the string pool's
+  /// index after loading (StringPool::narrow_index): for runs that only read the data.
   bool compact_data = false;
 };
 

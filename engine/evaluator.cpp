@@ -1598,7 +1598,8 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
   };
 
   const model::Table* table = rule.subject_kind == dsl::SubjectKind::Rows ? data_.table(rule.subject_entity) : nullptr;
-  const model::Column* names = table ? table->column("name") : nullptr;
+  const model::Column* name_column = table ? table->column("name") : nullptr;
+  const model::TextValues names = name_column ? model::TextValues(data_, *name_column) : model::TextValues();
   if (std::size_t needed = findings.size() + firing.size(); findings.capacity() < needed) {
     findings.reserve(std::max(needed, 2 * findings.capacity()));  // one move of the earlier findings, at most
   }
@@ -1627,7 +1628,9 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
     if (table) {
       std::int32_t r = selected.var.row[i];
       finding.subject_id = std::string(data_.strings.view(table->ids[r]));
-      if (names && names->strings[r] != kMissingStr) finding.subject_name = std::string(data_.strings.view(names->strings[r]));
+      if (const StrId name = names.empty() ? kMissingStr : names[static_cast<std::size_t>(r)]; name != kMissingStr) {
+        finding.subject_name = std::string(data_.strings.view(name));
+      }
     } else {
       finding.value_subject = true;
       finding.subject_id = format_lane(selected.var, rule.subject_type, i, data_);

@@ -65,8 +65,8 @@ std::string record_label(const model::Dataset& data, const std::string& entity, 
   const model::Table* table = data.table(entity);
   if (!table || row == kNoRow) return "missing";
   std::string label(data.strings.view(table->ids[row]));
-  if (const model::Column* names = table->column("name"); names && names->strings[row] != kMissingStr) {
-    label += " " + quoted(data.strings.view(names->strings[row]));
+  if (const model::StrId name = model::name_at(data, *table, static_cast<std::size_t>(row)); name != kMissingStr) {
+    label += " " + quoted(data.strings.view(name));
   }
   return label;
 }
@@ -365,8 +365,8 @@ ShownRecord Explainer::record(const std::string& entity, std::int32_t row) const
   const model::Table* table = data_.table(entity);
   if (!table || row == kNoRow) return r;
   r.id = std::string(data_.strings.view(table->ids[row]));
-  if (const model::Column* names = table->column("name"); names && names->strings[row] != kMissingStr) {
-    r.name = std::string(data_.strings.view(names->strings[row]));
+  if (const model::StrId name = model::name_at(data_, *table, static_cast<std::size_t>(row)); name != kMissingStr) {
+    r.name = std::string(data_.strings.view(name));
   }
   return r;
 }
@@ -422,10 +422,11 @@ bool Explainer::find_row_subject(std::string_view subject, std::int32_t& row, Ex
   if (row != kNoRow) return true;
   // A name works too, when exactly one record has it.
   std::vector<std::int32_t> named;
-  if (const model::Column* names = table->column("name")) {
+  if (const model::Column* column = table->column("name")) {
+    const model::TextValues names(data_, *column);
     model::StrId name = data_.strings.find(subject);
-    for (std::size_t r = 0; name != kMissingStr && r < names->strings.size(); ++r) {
-      if (names->strings[r] == name) named.push_back(static_cast<std::int32_t>(r));
+    for (std::size_t r = 0; name != kMissingStr && r < names.size(); ++r) {
+      if (names[r] == name) named.push_back(static_cast<std::int32_t>(r));
     }
   }
   if (named.size() == 1) {

@@ -50,8 +50,8 @@ void append_number(std::string& out, double value, dsl::Unit unit) {
 
 /// A row as people know it: its name, else its id.
 std::string_view row_label(std::int32_t row, const model::Table& table, const model::Dataset& data) {
-  if (const model::Column* name = table.column("name"); name && name->strings[row] != model::kMissingStr) {
-    return data.strings.view(name->strings[row]);
+  if (const model::StrId name = model::name_at(data, table, static_cast<std::size_t>(row)); name != model::kMissingStr) {
+    return data.strings.view(name);
   }
   return data.strings.view(table.ids[row]);
 }

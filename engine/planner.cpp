@@ -63,10 +63,10 @@ std::string id_of(const model::Dataset& data, const model::Table& table, std::in
 }
 
 std::string name_of(const model::Dataset& data, const model::Table& table, std::int32_t row) {
-  const model::Column* names = table.column("name");
-  if (names && row >= 0 && static_cast<std::size_t>(row) < names->strings.size() &&
-      names->strings[row] != model::kMissingStr) {
-    return std::string(data.strings.view(names->strings[row]));
+  if (row >= 0) {
+    if (const model::StrId name = model::name_at(data, table, static_cast<std::size_t>(row)); name != model::kMissingStr) {
+      return std::string(data.strings.view(name));
+    }
   }
   return id_of(data, table, row);
 }

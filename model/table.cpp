@@ -21,6 +21,10 @@ void Column::reset(const FieldDef& field) {
   packed8.clear();
   packed16.clear();
   packed32.clear();
+  code_width = 0;
+  dictionary.clear();
+  codes8.clear();
+  codes16.clear();
 }
 
 void Column::push_missing() {
@@ -38,7 +42,11 @@ void Column::push_missing() {
       break;
     case FieldType::Text:
     case FieldType::Enum:
-      strings.push_back(kMissingStr);
+      switch (code_width) {
+        case 1: codes8.push_back(0); break;  // the dictionary's kMissingStr
+        case 2: codes16.push_back(0); break;
+        default: strings.push_back(kMissingStr); break;
+      }
       break;
     case FieldType::Ref:
       if (!strings_compacted) strings.push_back(kMissingStr);
@@ -60,7 +68,11 @@ bool Column::missing_at(std::size_t row) const {
       return is_missing(NumberValues(*this)[row]);
     case FieldType::Text:
     case FieldType::Enum:
-      return strings[row] == kMissingStr;
+      switch (code_width) {
+        case 1: return codes8[row] == 0;
+        case 2: return codes16[row] == 0;
+        default: return strings[row] == kMissingStr;
+      }
     case FieldType::Ref:
       if (!strings_compacted) return strings[row] == kMissingStr;
       return rows[row] == kNoRow && unresolved_at(row) == kMissingStr;
@@ -81,7 +93,8 @@ std::size_t Column::memory_bytes() const {
          rows.capacity() * sizeof(std::int32_t) + list_offsets.capacity() * sizeof(std::uint32_t) +
          list_items.capacity() * sizeof(StrId) + list_present.capacity() +
          unresolved.capacity() * sizeof(unresolved[0]) + packed8.capacity() +
-         packed16.capacity() * sizeof(std::uint16_t) + packed32.capacity() * sizeof(std::uint32_t);
+         packed16.capacity() * sizeof(std::uint16_t) + packed32.capacity() * sizeof(std::uint32_t) +
+         dictionary.capacity() * sizeof(StrId) + codes8.capacity() + codes16.capacity() * sizeof(std::uint16_t);
 }
 
 std::size_t Table::memory_bytes() const {
@@ -162,7 +175,11 @@ void Table::truncate(std::size_t rows) {
         break;
       case FieldType::Text:
       case FieldType::Enum:
-        column.strings.resize(rows);
+        switch (column.code_width) {
+          case 1: column.codes8.resize(rows); break;
+          case 2: column.codes16.resize(rows); break;
+          default: column.strings.resize(rows); break;
+        }
         break;
       default:
         if (name == "id") {
@@ -189,40 +206,58 @@ void copy_dataset(const Dataset& from, Dataset& to) {
 }
 
 TextValues::TextValues(const Dataset& data, const Column& column) {
+  if (column.code_width != 0) {
+    const bool bytes = column.code_width == 1;
+    form_ = bytes ? Form::Codes8 : Form::Codes16;
+    codes_ = bytes ? static_cast<const void*>(column.codes8.data()) : column.codes16.data();
+    size_ = bytes ? column.codes8.size() : column.codes16.size();
+    column_ = &column;
+    return;
+  }
   if (!column.strings_compacted) {
     strings_ = column.strings;
     size_ = column.strings.size();
     return;
   }
-  compacted_ = true;
+  form_ = Form::Rows;
   rows_ = column.rows;
   size_ = column.rows.size();
   column_ = &column;
   if (const Table* target = data.table(column.def.ref_entity)) target_ids_ = target->ids;
 }
 
+StrId name_at(const Dataset& data, const Table& table, std::size_t row) {
+  const Column* names = table.column("name");
+  if (!names) return kMissingStr;
+  const TextValues values(data, *names);
+  return row < values.size() ? values[row] : kMissingStr;
+}
+
+bool compact_reference(Column& column, const Table& target) {
+  if (column.def.type != FieldType::Ref || column.strings_compacted) return false;
+  if (column.rows.size() != column.strings.size()) return false;
+  std::vector<std::pair<std::uint32_t, StrId>> unresolved;
+  for (std::size_t r = 0; r < column.rows.size(); ++r) {
+    const std::int32_t row = column.rows[r];
+    const StrId text = column.strings[r];
+    if (row == kNoRow) {
+      if (text != kMissingStr) unresolved.emplace_back(static_cast<std::uint32_t>(r), text);
+    } else if (row < 0 || static_cast<std::size_t>(row) >= target.ids.size() ||
+               target.ids[static_cast<std::size_t>(row)] != text) {
+      return false;
+    }
+  }
+  column.unresolved = std::move(unresolved);
+  std::vector<StrId>().swap(column.strings);
+  column.strings_compacted = true;
+  return true;
+}
+
 void compact_references(Dataset& data) {
   for (auto& [entity, table] : data.tables) {
     for (auto& [name, column] : table.columns) {
-      if (column.def.type != FieldType::Ref || column.strings_compacted) continue;
-      const Table* target = data.table(column.def.ref_entity);
-      if (!target || column.rows.size() != column.strings.size()) continue;
-      std::vector<std::pair<std::uint32_t, StrId>> unresolved;
-      bool agree = true;
-      for (std::size_t r = 0; r < column.rows.size() && agree; ++r) {
-        const std::int32_t row = column.rows[r];
-        const StrId text = column.strings[r];
-        if (row == kNoRow) {
-          if (text != kMissingStr) unresolved.emplace_back(static_cast<std::uint32_t>(r), text);
-        } else {
-          agree = row >= 0 && static_cast<std::size_t>(row) < target->ids.size() &&
-                  target->ids[static_cast<std::size_t>(row)] == text;
-        }
-      }
-      if (!agree) continue;
-      column.unresolved = std::move(unresolved);
-      std::vector<StrId>().swap(column.strings);
-      column.strings_compacted = true;
+      if (column.def.type != FieldType::Ref) continue;
+      if (const Table* target = data.table(column.def.ref_entity)) compact_reference(column, *target);
     }
   }
 }
@@ -293,23 +328,82 @@ void pack_numbers(Column& column) {
   std::vector<double>().swap(column.numbers);
 }
 
-}  // namespace
-
-void compact_numbers(Dataset& data) {
-  for (auto& [entity, table] : data.tables) {
-    for (auto& [name, column] : table.columns) {
-      switch (column.def.type) {
-        case FieldType::Number:
-        case FieldType::Bool:
-        case FieldType::Timestamp:
-        case FieldType::Date:
-          if (column.number_width == 0 && name != "id") pack_numbers(column);
-          break;
-        default:
-          break;
+/// Dictionary-encodes one column when it has few enough distinct strings (see compact_texts()).
+void encode_texts(Column& column) {
+  constexpr std::size_t kMaxCodes = 1u << 16;
+  // Codes by first occurrence, found in a small open-addressing table (the strings' ids are
+  // already dense and distinct: their low bits spread well enough).
+  std::vector<StrId> dictionary{kMissingStr};
+  constexpr std::size_t kSlots = 1u << 17;  // at most half full
+  std::vector<std::uint32_t> slots(kSlots, 0);  // code + 1; 0 = empty
+  std::vector<std::uint16_t> codes(column.strings.size());
+  StrId last = kMissingStr;
+  std::uint16_t last_code = 0;
+  for (std::size_t r = 0; r < column.strings.size(); ++r) {
+    const StrId id = column.strings[r];
+    if (id != last) {
+      last = id;
+      if (id == kMissingStr) {
+        last_code = 0;
+      } else {
+        std::size_t at = (static_cast<std::size_t>(id) * 0x9E3779B1u) & (kSlots - 1);
+        while (slots[at] && dictionary[slots[at] - 1] != id) at = (at + 1) & (kSlots - 1);
+        if (!slots[at]) {
+          if (dictionary.size() == kMaxCodes) return;  // too many distinct strings: kept as they are
+          dictionary.push_back(id);
+          slots[at] = static_cast<std::uint32_t>(dictionary.size());
+        }
+        last_code = static_cast<std::uint16_t>(slots[at] - 1);
       }
     }
+    codes[r] = last_code;
   }
+  if (dictionary.size() <= 0x100) {
+    column.codes8.assign(codes.begin(), codes.end());
+    column.code_width = 1;
+  } else {
+    column.codes16 = std::move(codes);
+    column.code_width = 2;
+  }
+  dictionary.shrink_to_fit();
+  column.dictionary = std::move(dictionary);
+  std::vector<StrId>().swap(column.strings);
+}
+
+/// compact_texts() (`texts`) or compact_numbers() for one table.
+void compact_columns(Table& table, bool texts) {
+  for (auto& [name, column] : table.columns) {
+    if (name == "id") continue;
+    switch (column.def.type) {
+      case FieldType::Number:
+      case FieldType::Bool:
+      case FieldType::Timestamp:
+      case FieldType::Date:
+        if (!texts && column.number_width == 0) pack_numbers(column);
+        break;
+      case FieldType::Text:
+      case FieldType::Enum:
+        if (texts && column.code_width == 0) encode_texts(column);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+void compact_texts(Dataset& data) {
+  for (auto& [entity, table] : data.tables) compact_columns(table, true);
+}
+
+void compact_numbers(Dataset& data) {
+  for (auto& [entity, table] : data.tables) compact_columns(table, false);
+}
+
+void compact_table(Table& table) {
+  compact_columns(table, false);
+  compact_columns(table, true);
 }
 
 const Table* Dataset::table(std::string_view entity) const {

@@ -56,6 +56,15 @@ struct Column {
   std::vector<std::uint16_t> packed16;
   std::vector<std::uint32_t> packed32;
 
+  /// Text and Enum columns after compact_texts(): `strings` is freed and each row keeps the
+  /// position of its string in `dictionary` (at most 65,536 distinct strings; position 0 is
+  /// kMissingStr, for missing values), in `codes8` or `codes16` (`code_width` bytes; 0 = not
+  /// encoded). An activity's type takes a byte instead of four. Read through TextValues.
+  std::uint8_t code_width = 0;
+  std::vector<StrId> dictionary;
+  std::vector<std::uint8_t> codes8;
+  std::vector<std::uint16_t> codes16;
+
   /// Prepares storage for the field's type (empty, ready for push_back).
   void reset(const FieldDef& field);
   /// Appends a missing value.
@@ -173,9 +182,17 @@ class NumberValues {
 
 struct Dataset;
 
+/// A dictionary-encoded column's strings (Column::code_width): a code per row into `dictionary`.
+template <typename Code>
+struct EncodedStrings {
+  const Code* codes = nullptr;
+  const StrId* dictionary = nullptr;
+  [[nodiscard]] StrId operator[](std::size_t row) const { return dictionary[codes[row]]; }
+};
+
 /// The strings of a Text, Enum or Ref column, or of a table's ids, row by row, whichever way the
-/// column keeps them (see Column::strings_compacted). Cheap to copy; valid while the dataset's
-/// tables keep their rows.
+/// column keeps them (see Column::strings_compacted and Column::code_width). Cheap to copy; valid
+/// while the dataset's tables keep their rows.
 class TextValues {
  public:
   TextValues() = default;
@@ -184,7 +201,12 @@ class TextValues {
   TextValues(const Dataset& data, const Column& column);
 
   [[nodiscard]] StrId operator[](std::size_t row) const {
-    if (!compacted_) return strings_[row];
+    switch (form_) {
+      case Form::Strings: return strings_[row];
+      case Form::Codes8: return encoded<std::uint8_t>()[row];
+      case Form::Codes16: return encoded<std::uint16_t>()[row];
+      case Form::Rows: break;
+    }
     const std::int32_t target = rows_[row];
     if (target >= 0) return target_ids_[static_cast<std::size_t>(target)];
     return column_->unresolved.empty() ? kMissingStr : column_->unresolved_at(row);
@@ -192,20 +214,36 @@ class TextValues {
   [[nodiscard]] std::size_t size() const { return size_; }
   [[nodiscard]] bool empty() const { return size_ == 0; }
   /// Calls `read(values)` with something indexable by row: the strings as one array when the
-  /// column keeps them so (a loop over millions of rows without a branch per row), else this.
+  /// column keeps them so, an EncodedStrings, or this (a loop over millions of rows without a
+  /// branch per row on the form).
   template <typename Read>
   decltype(auto) visit(Read&& read) const {
-    return compacted_ ? read(*this) : read(strings_);
+    switch (form_) {
+      case Form::Strings: return read(strings_);
+      case Form::Codes8: return read(encoded<std::uint8_t>());
+      case Form::Codes16: return read(encoded<std::uint16_t>());
+      default: return read(*this);
+    }
   }
 
  private:
+  enum class Form : std::uint8_t { Strings, Rows, Codes8, Codes16 };
+  template <typename Code>
+  [[nodiscard]] EncodedStrings<Code> encoded() const {
+    return {static_cast<const Code*>(codes_), column_->dictionary.data()};
+  }
+
   std::span<const StrId> strings_;
   std::span<const std::int32_t> rows_;
   std::span<const StrId> target_ids_;
+  const void* codes_ = nullptr;
   const Column* column_ = nullptr;
   std::size_t size_ = 0;
-  bool compacted_ = false;
+  Form form_ = Form::Strings;
 };
+
+/// The `name` of a row of `table`, or kMissingStr (the table loaded no name, or the row has none).
+StrId name_at(const Dataset& data, const Table& table, std::size_t row);
 
 /// A loaded data directory: the schema as discovered, the shared string pool and the tables.
 struct Dataset {
@@ -226,6 +264,9 @@ void copy_dataset(const Dataset& from, Dataset& to);
 /// then on (`rapport check`): live edits write `strings`. A column whose rows and strings don't
 /// agree is left as it is.
 void compact_references(Dataset& data);
+/// compact_references() for one column whose references point into `target`; false when the
+/// column is left as it is.
+bool compact_reference(Column& column, const Table& target);
 
 /// Packs every Number, Bool, Timestamp and Date column whose values are all whole numbers within
 /// 2^32 - 2 of each other (Column::number_width): at a million accounts, about 250 MB less. The
@@ -233,5 +274,13 @@ void compact_references(Dataset& data);
 /// doubles. For data that is only read from then on (`rapport check`): live edits write
 /// `numbers`.
 void compact_numbers(Dataset& data);
+
+/// Dictionary-encodes every Text and Enum column (but `id`) with at most 65,536 distinct strings
+/// (Column::code_width): at a million accounts an activity's type and subject, a case's status
+/// and priority, ... For data that is only read from then on (`rapport check`): live edits write
+/// `strings`.
+void compact_texts(Dataset& data);
+/// compact_numbers() and compact_texts() for one table (the loader's, as each file finishes).
+void compact_table(Table& table);
 
 }  // namespace rapport::model

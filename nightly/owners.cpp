@@ -78,22 +78,24 @@ std::vector<reports::PortfolioBar> Directory::portfolios() const {
   const std::size_t users = users_->size();
   std::vector<std::size_t> accounts(users, 0), strategic(users, 0);
   const model::Column* owner = accounts_->column("owner_id");
-  const model::Column* tier = accounts_->column("tier");
+  const model::Column* tier_column = accounts_->column("tier");
+  const model::TextValues tier = tier_column ? model::TextValues(data_, *tier_column) : model::TextValues();
   model::StrId strategic_id = data_.strings.find("strategic");
   for (std::size_t a = 0; a < accounts_->size(); ++a) {
     std::int32_t u = owner->rows[a];
     if (u == model::kNoRow) continue;
     ++accounts[static_cast<std::size_t>(u)];
-    if (tier != nullptr && strategic_id != model::kMissingStr && tier->strings[a] == strategic_id) {
+    if (a < tier.size() && strategic_id != model::kMissingStr && tier[a] == strategic_id) {
       ++strategic[static_cast<std::size_t>(u)];
     }
   }
-  const model::Column* role = users_->column("role");
+  const model::Column* role_column = users_->column("role");
+  const model::TextValues role = role_column ? model::TextValues(data_, *role_column) : model::TextValues();
   const model::Column* active_column = users_->column("active");
   const model::NumberValues active = active_column ? model::NumberValues(*active_column) : model::NumberValues();
   model::StrId am = data_.strings.find("account_manager");
   for (std::size_t u = 0; u < users; ++u) {
-    bool manager = role != nullptr ? role->strings[u] == am && am != model::kMissingStr : accounts[u] > 0;
+    bool manager = role_column != nullptr ? u < role.size() && role[u] == am && am != model::kMissingStr : accounts[u] > 0;
     bool inactive = active.size() > u && active[u] == 0;
     if (!manager || inactive) continue;
     reports::PortfolioBar bar;

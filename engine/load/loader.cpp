@@ -71,6 +71,7 @@ class Loader {
     if (!options_.keep_source_lines) {
       for (auto& [entity, table] : dataset_.tables) std::vector<std::uint32_t>().swap(table.source_lines);
     }
+    std::vector<std::int32_t>().swap(row_of_str_);
     return true;
   }
 
@@ -563,6 +564,7 @@ class Loader {
       column.reset(*dataset_.schema.entity(state.plan.entity)->field("id"));
       column.strings = table.ids;
     }
+    if (options_.compact) model::compact_table(table);
     stats_.records += table.size();
     stats_.records_by_entity[state.plan.entity] = table.size();
     stats_.seconds_by_entity[state.plan.entity] =
@@ -577,9 +579,11 @@ class Loader {
   // References and id maps
 
   void resolve_references() {
-    // Row by id of one target table at a time, by string id over the whole pool (allocated once);
-    // switching targets clears the previous target's entries only, not the whole array.
-    std::vector<std::int32_t> dense;
+    // Row by id of one target table at a time, by string id over the whole pool, in the merge's
+    // row_of_str_ (its memory reused, not allocated again). Switching targets clears the previous
+    // target's entries only, not the whole array.
+    std::vector<std::int32_t>& dense = row_of_str_;
+    dense.assign(dataset_.strings.size(), model::kNoRow);
     const model::Table* dense_for = nullptr;
     // Deterministic order: tables by name, columns by name.
     for (auto& state : files_) {
@@ -592,8 +596,6 @@ class Loader {
         if (dense_for != target) {
           if (dense_for) {
             for (model::StrId id : dense_for->ids) dense[id] = model::kNoRow;
-          } else {
-            dense.assign(dataset_.strings.size(), model::kNoRow);
           }
           for (std::size_t r = 0; r < target->ids.size(); ++r) dense[target->ids[r]] = static_cast<std::int32_t>(r);
           dense_for = target;
@@ -622,7 +624,10 @@ class Loader {
                             table.entity + "." + name)
               .where = table.source_path;
         }
+        if (options_.compact) model::compact_reference(column, *target);
       }
+      // The table's references are reported: its source lines are read no more.
+      if (!options_.keep_source_lines) std::vector<std::uint32_t>().swap(table.source_lines);
     }
   }
 

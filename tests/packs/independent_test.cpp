@@ -246,17 +246,22 @@ TEST_F(IndependentCheck, ParallelEvaluationEqualsSerial) {
     eval.threads = threads;
     EXPECT_EQ(describe(cli::evaluate_all(pipeline, eval)), expected) << threads << " threads, compacted references";
   }
-  // Numbers packed into whole offsets (as `check` keeps them) read as before too: flags, scores
-  // and timestamps, in one and four bytes.
+  // Numbers packed into whole offsets and texts encoded in a dictionary (as `check` keeps them)
+  // read as before too: flags, scores and timestamps in one and four bytes, types, statuses and
+  // tiers in a byte.
   model::compact_numbers(pipeline.dataset);
+  model::compact_texts(pipeline.dataset);
   const model::Table& activities = *pipeline.dataset.table("activities");
   EXPECT_EQ(activities.columns.at("on_site").number_width, 1);
   EXPECT_EQ(activities.columns.at("started_at").number_width, 4);
   EXPECT_EQ(pipeline.dataset.table("cases")->columns.at("csat").number_width, 1);
   ASSERT_TRUE(activities.columns.at("started_at").numbers.empty());
+  EXPECT_EQ(activities.columns.at("type").code_width, 1);
+  EXPECT_EQ(pipeline.dataset.table("accounts")->columns.at("tier").code_width, 1);
+  ASSERT_TRUE(activities.columns.at("type").strings.empty());
   for (unsigned threads : {1u, 2u}) {
     eval.threads = threads;
-    EXPECT_EQ(describe(cli::evaluate_all(pipeline, eval)), expected) << threads << " threads, packed numbers";
+    EXPECT_EQ(describe(cli::evaluate_all(pipeline, eval)), expected) << threads << " threads, packed numbers and texts";
   }
 }
 

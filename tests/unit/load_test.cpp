@@ -49,11 +49,12 @@ Fields all_fields(const load::Discovery& discovery) {
 
 std::unique_ptr<Loaded> load_dir(const std::string& dir, const Fields* fields = nullptr,
                                  load::BadRecordPolicy policy = load::BadRecordPolicy::Fail, unsigned threads = 2,
-                                 std::size_t chunk_bytes = 0, bool keep_source_lines = true) {
+                                 std::size_t chunk_bytes = 0, bool keep_source_lines = true, bool compact = false) {
   auto result = std::make_unique<Loaded>();
   result->discovery = load::discover(dir, result->sink);
   load::LoadOptions options;
   options.keep_source_lines = keep_source_lines;
+  options.compact = compact;
   options.on_bad_record = policy;
   options.threads = threads;
   options.chunk_bytes = chunk_bytes;
@@ -82,7 +83,8 @@ std::string join(const std::vector<std::string>& lines) {
   return out;
 }
 
-/// A value as text: numbers with %.17g, strings quoted, lists [a,b], missing `null`.
+/// A value as text: numbers with %.17g, strings quoted, lists [a,b], missing `null`. Compacted
+/// columns (LoadOptions::compact) read as the others.
 std::string value_at(const model::Dataset& ds, const model::Column& c, std::size_t row) {
   if (c.missing_at(row)) return "null";
   char buffer[64];
@@ -91,12 +93,12 @@ std::string value_at(const model::Dataset& ds, const model::Column& c, std::size
     case FieldType::Bool:
     case FieldType::Timestamp:
     case FieldType::Date:
-      std::snprintf(buffer, sizeof buffer, "%.17g", c.numbers[row]);
+      std::snprintf(buffer, sizeof buffer, "%.17g", model::NumberValues(c)[row]);
       return buffer;
     case FieldType::Text:
     case FieldType::Enum:
     case FieldType::Ref:
-      return "\"" + std::string(ds.strings.view(c.strings[row])) + "\"";
+      return "\"" + std::string(ds.strings.view(model::TextValues(ds, c)[row])) + "\"";
     case FieldType::TextList: {
       std::string out = "[";
       for (auto i = c.list_offsets[row]; i < c.list_offsets[row + 1]; ++i) {
@@ -1134,6 +1136,65 @@ TEST(LoadGenerated, JsonlAndCsvOfGeneratedDataAgree) {
   }
   EXPECT_EQ(j->discovery.schema.entity("teams")->field("lead_id")->type, FieldType::Ref);
   EXPECT_EQ(j->stats.dangling_references, 0u);
+}
+
+TEST(LoadGenerated, CompactedTablesReadAsLoaded) {
+  TempDir dir;
+  const std::string gen = std::string(RAPPORT_SHARED_DIR) + "/datagen/gen_crm.py";
+  const std::string command = "python3 '" + gen + "' --out '" + dir.str() + "' --accounts 300 --seed 1 --jobs 1 --quiet > /dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  auto plain = load_dir(dir.str(), nullptr, load::BadRecordPolicy::Fail, 2, 64 * 1024);
+  auto compact = load_dir(dir.str(), nullptr, load::BadRecordPolicy::Fail, 2, 64 * 1024, false, true);
+  ASSERT_TRUE(plain->ok) << join(diagnostics(plain->sink));
+  ASSERT_TRUE(compact->ok) << join(diagnostics(compact->sink));
+  std::size_t packed = 0, encoded = 0, references = 0;
+  for (const auto& [entity, table] : plain->dataset->tables) {
+    const model::Table& small = *compact->dataset->table(entity);
+    EXPECT_EQ(dump(*compact->dataset, small), dump(*plain->dataset, table)) << entity;
+    EXPECT_TRUE(small.source_lines.empty()) << entity;
+    EXPECT_LE(small.memory_bytes(), table.memory_bytes()) << entity;
+    for (const auto& [name, column] : small.columns) {
+      packed += column.number_width != 0;
+      encoded += column.code_width != 0;
+      references += column.strings_compacted;
+    }
+  }
+  // Flags, timestamps and scores; types, statuses and tiers; every resolved reference.
+  EXPECT_GE(packed, 10u);
+  EXPECT_GE(encoded, 10u);
+  EXPECT_GE(references, 10u);
+  const model::Column& type = compact->dataset->table("activities")->columns.at("type");
+  EXPECT_EQ(type.code_width, 1);
+  EXPECT_TRUE(type.strings.empty());
+}
+
+TEST(LoadBad, CompactedLoadsWordDanglingReferencesAsTheOthers) {
+  TempDir dir;
+  dir.write("accounts.jsonl",
+            "{\"id\":\"a1\",\"owner_id\":\"u1\",\"tier\":\"key\"}\n"
+            "{\"id\":\"a2\",\"owner_id\":\"gone\",\"tier\":null}\n"
+            "{\"id\":\"a3\",\"tier\":\"growth\"}\n");
+  dir.write("users.jsonl", "{\"id\":\"u1\",\"active\":true}\n{\"id\":\"u2\",\"active\":false}\n");
+  Fields fields{{"accounts", {"owner_id", "tier"}}, {"users", {"active"}}};
+  auto plain = load_dir(dir.str(), &fields);
+  auto compact = load_dir(dir.str(), &fields, load::BadRecordPolicy::Fail, 2, 0, false, true);
+  ASSERT_TRUE(compact->ok);
+  EXPECT_EQ(join(diagnostics(compact->sink, dir.str())),
+            "warning DAT6005 accounts.jsonl:2 accounts.owner_id: \"gone\" is not an id of users\n");
+  EXPECT_EQ(join(diagnostics(compact->sink, dir.str())), join(diagnostics(plain->sink, dir.str())));
+  EXPECT_EQ(dump_all(*compact), [&] {
+    std::string out;  // dump_all() without the source lines, which the compact load drops
+    for (const auto& [name, table] : plain->dataset->tables) {
+      out += "# " + name + "\n";
+      for (const auto& row : dump(*plain->dataset, table)) out += row + "\n";
+      out += "\n";
+    }
+    return out;
+  }());
+  const model::Table& accounts = *compact->dataset->table("accounts");
+  EXPECT_TRUE(accounts.columns.at("owner_id").strings_compacted);
+  EXPECT_EQ(accounts.columns.at("tier").code_width, 1);
+  EXPECT_EQ(compact->dataset->table("users")->columns.at("active").number_width, 1);
 }
 
 // Timing on the 100k-account data set (generate it once into /tmp/crm100k):

@@ -1,12 +1,13 @@
 // The columnar tables: references compacted to their target rows (model::compact_references)
 // read as the strings they replace; numbers packed into whole offsets (model::compact_numbers)
-// read back exactly.
+// read back exactly; texts encoded in a dictionary (model::compact_texts) read as their strings.
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -210,6 +211,88 @@ TEST(ModelTable, PackedNumbersGrowAndShrinkWithTheirTable) {
   book.column("flag").reset(book.column("flag").def);
   EXPECT_EQ(book.column("flag").number_width, 0);
   EXPECT_TRUE(book.column("flag").packed8.empty());
+}
+
+/// A table "t" with Text columns of `rows` rows: "few" (3 strings and missing values), "many"
+/// (300 strings), "most" (70,000 strings), and a `name` column.
+struct Texts {
+  Dataset data;
+  explicit Texts(std::size_t rows) {
+    Table& table = data.tables["t"];
+    table.entity = "t";
+    for (const char* name : {"few", "many", "most", "name"}) {
+      FieldDef def;
+      def.name = name;
+      def.type = std::string(name) == "few" ? FieldType::Enum : FieldType::Text;
+      table.columns[name].reset(def);
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+      table.ids.push_back(data.strings.intern("r" + std::to_string(r)));
+      const std::string few[] = {"open", "closed", ""};
+      column("few").strings.push_back(r % 3 == 2 ? kMissingStr : data.strings.intern(few[r % 3]));
+      column("many").strings.push_back(data.strings.intern("m" + std::to_string(r % 300)));
+      column("most").strings.push_back(data.strings.intern("x" + std::to_string(r % 70000)));
+      column("name").strings.push_back(r == 1 ? kMissingStr : data.strings.intern("Name " + std::to_string(r % 5)));
+    }
+  }
+  Column& column(const std::string& name) { return data.tables["t"].columns[name]; }
+  /// The column's strings as read through TextValues, by operator[] and by visit().
+  std::vector<std::string> read(const std::string& name) {
+    const TextValues values(data, column(name));
+    std::vector<std::string> out, visited(values.size());
+    auto text = [&](StrId id) { return id == kMissingStr ? std::string("(missing)") : std::string(data.strings.view(id)); };
+    for (std::size_t r = 0; r < values.size(); ++r) out.push_back(text(values[r]));
+    values.visit([&](const auto& strings) {
+      for (std::size_t r = 0; r < visited.size(); ++r) visited[r] = text(strings[r]);
+    });
+    EXPECT_EQ(out, visited) << name;
+    return out;
+  }
+};
+
+TEST(ModelTable, EncodedTextsReadAsTheirStrings) {
+  Texts book(70'500);
+  std::map<std::string, std::vector<std::string>> before;
+  for (const char* name : {"few", "many", "most", "name"}) before[name] = book.read(name);
+  const std::size_t few_bytes = book.column("few").memory_bytes();
+  compact_texts(book.data);
+  EXPECT_EQ(book.column("few").code_width, 1);
+  EXPECT_EQ(book.column("name").code_width, 1);
+  EXPECT_EQ(book.column("many").code_width, 2);   // more than 256 strings
+  EXPECT_EQ(book.column("most").code_width, 0);   // more than 65,536: kept as they are
+  EXPECT_FALSE(book.column("most").strings.empty());
+  EXPECT_EQ(book.column("few").dictionary.size(), 3u);  // missing, open, closed
+  for (const auto& [name, strings] : before) {
+    EXPECT_EQ(book.read(name), strings) << name;
+    if (name != "most") {
+      EXPECT_TRUE(book.column(name).strings.empty()) << name;
+    }
+  }
+  EXPECT_TRUE(book.column("few").missing_at(2));
+  EXPECT_FALSE(book.column("few").missing_at(3));
+  EXPECT_TRUE(book.column("name").missing_at(1));
+  EXPECT_EQ(name_at(book.data, book.data.tables["t"], 7), book.data.strings.find("Name 2"));
+  EXPECT_EQ(name_at(book.data, book.data.tables["t"], 1), kMissingStr);
+  // A byte a row instead of four.
+  EXPECT_LT(book.column("few").memory_bytes(), few_bytes / 3);
+}
+
+TEST(ModelTable, EncodedTextsGrowAndShrinkWithTheirTable) {
+  Texts book(10);
+  compact_texts(book.data);
+  compact_texts(book.data);  // again: nothing changes
+  ASSERT_EQ(book.column("many").code_width, 1);
+  Table& table = book.data.tables["t"];
+  table.append_row(book.data.strings.intern("r10"));
+  std::vector<std::string> few = book.read("few");
+  ASSERT_EQ(few.size(), 11u);
+  EXPECT_EQ(few.back(), "(missing)");
+  EXPECT_TRUE(book.column("few").missing_at(10));
+  table.truncate(4);
+  EXPECT_EQ(book.read("few"), (std::vector<std::string>{"open", "closed", "(missing)", "open"}));
+  book.column("few").reset(book.column("few").def);
+  EXPECT_EQ(book.column("few").code_width, 0);
+  EXPECT_TRUE(book.column("few").dictionary.empty());
 }
 
 }  // namespace
