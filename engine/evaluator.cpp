@@ -1645,7 +1645,6 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
       evidence->append(values, static_cast<std::uint32_t>(i));
       finding.evidence = EvidenceList(evidence_names, values);
     }
-    finding.fingerprint = fingerprint(finding.pack, finding.rule, finding.subject_entity, finding.subject_id);
     findings.push_back(std::move(finding));
   }
   return when;

@@ -1573,7 +1573,7 @@ std::string render_explanation_json(const Explanation& e) {
     f.set("base_severity", Json::string(dsl::severity_name(e.finding->base_severity)));
     f.set("message", Json::string(e.finding->message.str()));
     f.set("remedy", Json::string(e.finding->remedy.str()));
-    f.set("fingerprint", Json::string(e.finding->fingerprint));
+    f.set("fingerprint", Json::string(e.finding->fingerprint()));
     root.set("finding", std::move(f));
   } else {
     root.set("finding", Json::raw("null"));

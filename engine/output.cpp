@@ -246,7 +246,7 @@ void append_finding_json(std::string& out, const Finding& f) {
     out += item.json;
   }
   out += "}, \"fingerprint\": ";
-  append_json_string(out, f.fingerprint);
+  append_json_string(out, f.fingerprint());
   out += '}';
 }
 
@@ -313,7 +313,7 @@ void render_csv(const EvalResult& result, const ReportWriter& write) {
     buffer += std::string(dsl::severity_name(f.severity)) + "," + csv_cell(f.pack) + "," + csv_cell(f.pack_version) +
               "," + csv_cell(f.rule) + "," + csv_cell(f.subject_entity) + "," + csv_cell(f.subject_id) + "," +
               csv_cell(f.subject_name) + "," + csv_cell(f.message.str()) + "," + csv_cell(f.remedy.str()) + "," + csv_cell(tags) +
-              "," + f.fingerprint + "\n";
+              "," + f.fingerprint() + "\n";
   });
   out.finish();
 }

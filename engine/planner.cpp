@@ -495,7 +495,6 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     f.message = std::move(message);
     f.remedy = std::move(remedy);
     f.tags = plan.tags;
-    f.fingerprint = fingerprint(pack.name, plan.id, entity, f.subject_id);
     result.findings.push_back(std::move(f));
   };
   auto finding_for = [&](std::size_t t, std::string message, std::string remedy) {

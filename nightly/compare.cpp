@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace rapport::nightly {
 
@@ -13,13 +14,13 @@ Comparison compare(std::vector<engine::Finding> findings, const std::vector<std:
   for (const auto& w : active_waivers) out.waivers.push_back(w.waiver);
   std::vector<bool> waiver_used(active_waivers.size(), false);
 
-  std::unordered_map<std::string_view, bool> current;
+  std::unordered_set<std::string> current;  // fingerprints are computed: the set owns them
   out.findings.reserve(findings.size());
   for (std::size_t i = 0; i < findings.size(); ++i) {
     reports::ReportFinding r;
     r.finding = std::move(findings[i]);
     r.owner_id = i < owners.size() ? owners[i] : std::string();
-    auto it = known.find(r.finding.fingerprint);
+    auto it = known.find(r.finding.fingerprint());
     r.first_seen = it != known.end() ? it->second->first_seen : facts.as_of;
     r.status = it != known.end() ? reports::Status::Open : reports::Status::New;
     int w = match_waiver(active_waivers, r.finding.rule, r.finding.subject_id);
@@ -30,7 +31,7 @@ Comparison compare(std::vector<engine::Finding> findings, const std::vector<std:
     }
     out.findings.push_back(std::move(r));
   }
-  for (const auto& r : out.findings) current.emplace(r.finding.fingerprint, true);
+  for (const auto& r : out.findings) current.insert(r.finding.fingerprint());
 
   for (const auto& k : previous.findings) {
     if (current.count(k.fingerprint)) continue;
@@ -66,7 +67,7 @@ Comparison compare(std::vector<engine::Finding> findings, const std::vector<std:
   next.last_as_of = facts.as_of;
   for (const auto& r : out.findings) {
     KnownFinding k;
-    k.fingerprint = r.finding.fingerprint;
+    k.fingerprint = r.finding.fingerprint();
     k.pack = r.finding.pack;
     k.rule = r.finding.rule;
     k.title = r.finding.title;

@@ -205,7 +205,7 @@ std::string render_run_csv(const RunReport& report) {
     std::string_view reason = rf.waiver >= 0 ? std::string_view(report.waivers.at(static_cast<std::size_t>(rf.waiver)).reason) : "";
     row({status_name(rf.status), dsl::severity_name(f.severity), f.pack, f.rule, f.subject_entity, f.subject_id,
          f.subject_name, message, remedy, rf.owner_id, owner ? owner->name : "", rf.team, rf.region, rf.first_seen,
-         reason, f.fingerprint});
+         reason, f.fingerprint()});
   }
   for (const auto& r : report.resolved) {
     const Person* owner = report.person(r.owner_id);

@@ -123,7 +123,7 @@ void write_result(JsonWriter& json, const RunReport& report, const Index& index,
   json.member("level", level_of(f.severity));
   json.key("message").begin_object().member("text", f.message.empty() ? f.title.str() : f.message.str()).end();
   write_logical_location(json, f.subject_entity, f.subject_id, f.value_subject);
-  json.key("partialFingerprints").begin_object().member("rapport/v1", f.fingerprint).end();
+  json.key("partialFingerprints").begin_object().member("rapport/v1", f.fingerprint()).end();
   // A waived finding is "unchanged" when it was already reported before this run.
   bool is_new = rf.status == Status::New || (rf.status == Status::Waived && rf.first_seen == report.as_of);
   json.member("baselineState", is_new ? "new" : "unchanged");

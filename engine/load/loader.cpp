@@ -14,6 +14,9 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "engine/load/internal.hpp"
 #include "engine/load/loader.hpp"
@@ -72,6 +75,11 @@ class Loader {
       for (auto& [entity, table] : dataset_.tables) std::vector<std::uint32_t>().swap(table.source_lines);
     }
     std::vector<std::int32_t>().swap(row_of_str_);
+#ifdef __GLIBC__
+    // The workers' chunk buffers were freed into their threads' malloc arenas, which keep the
+    // pages: hand them back before the data is evaluated (about 200 MB at a million accounts).
+    malloc_trim(0);
+#endif
     return true;
   }
 

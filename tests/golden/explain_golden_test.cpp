@@ -256,7 +256,7 @@ TEST(ExplainAgreesWithCheck, EveryCatalogRuleOverTheExampleData) {
       EXPECT_EQ(explanation->finding->message, found->second->message) << rule.id << " " << subject;
       EXPECT_EQ(explanation->finding->remedy, found->second->remedy) << rule.id << " " << subject;
       EXPECT_EQ(explanation->finding->severity, found->second->severity) << rule.id << " " << subject;
-      EXPECT_EQ(explanation->finding->fingerprint, found->second->fingerprint) << rule.id << " " << subject;
+      EXPECT_EQ(explanation->finding->fingerprint(), found->second->fingerprint()) << rule.id << " " << subject;
       // Both renderings work on every catalog rule.
       EXPECT_FALSE(engine::render_explanation_text(*explanation, false).empty());
       EXPECT_FALSE(engine::render_explanation_json(*explanation).empty());

@@ -282,7 +282,6 @@ engine::Finding finding(const std::string& rule, const std::string& subject, dsl
   f.subject_entity = "accounts";
   f.subject_id = subject;
   f.subject_name = "Name \"" + subject + "\"";
-  f.fingerprint = engine::fingerprint(f.pack, f.rule, f.subject_entity, f.subject_id);
   return f;
 }
 

@@ -196,7 +196,7 @@ TEST_F(IndependentCheck, ParallelEvaluationEqualsSerial) {
              std::to_string(r.unknown) + (r.enabled ? "\n" : " disabled\n");
     }
     for (const auto& f : result.findings) {
-      out += f.fingerprint + " " + f.rule + " " + f.subject_id + " " + std::string(dsl::severity_name(f.severity)) +
+      out += f.fingerprint() + " " + f.rule + " " + f.subject_id + " " + std::string(dsl::severity_name(f.severity)) +
              ": " + f.message + " | " + f.remedy + "\n";
       for (const auto e : f.evidence) out += "  " + std::string(e.name) + " = " + std::string(e.json) + "\n";
     }

@@ -28,7 +28,6 @@ ReportFinding finding(std::string rule, Severity severity, std::string id, std::
   rf.finding.subject_name = std::move(name);
   rf.finding.message = "message for " + rf.finding.subject_id;
   rf.finding.remedy = "fix " + rf.finding.subject_id;
-  rf.finding.fingerprint = "fp-" + rf.finding.subject_id;
   rf.status = status;
   rf.first_seen = status == Status::New ? "2026-11-22T00:00:00Z" : "2026-11-01T00:00:00Z";
   rf.owner_id = std::move(owner);
@@ -114,18 +113,29 @@ TEST(ReportMarkup, EscapesEverythingMarkupCouldMisread) {
   EXPECT_EQ(uri_path("rules/my pack/ü.rules"), "rules/my%20pack/%C3%BC.rules");
 }
 
+/// A small_report() finding's fingerprint.
+std::string fingerprint_of(const std::string& rule, const std::string& id) {
+  return engine::fingerprint("portfolio", rule, "accounts", id);
+}
+
 TEST(ReportCsv, OneRowPerFindingWithStatusThenResolved) {
   EXPECT_EQ(render_run_csv(small_report()),
             "status,severity,pack,rule,subject_entity,subject_id,subject_name,message,remedy,owner_id,owner_name,team,"
             "region,first_seen,waiver_reason,fingerprint\r\n"
             "new,critical,portfolio,no-owner,accounts,acc-1,\"Acme <script>\"\"x\"\"</script> & Co\",message for acc-1,"
-            "fix acc-1,u-1,\"Zoë <Admin> & \"\"Co\"\"\",Enterprise,EMEA,2026-11-22T00:00:00Z,,fp-acc-1\r\n"
-            "open,medium,portfolio,stale,accounts,acc-2,Globex,message for acc-2,fix acc-2,u-1,\"Zoë <Admin> & \"\"Co\"\"\","
-            "Enterprise,EMEA,2026-11-01T00:00:00Z,,fp-acc-2\r\n"
-            "waived,medium,portfolio,stale,accounts,acc-3,,message for acc-3,fix acc-3,u-2,Bob,Enterprise,EMEA,"
-            "2026-11-01T00:00:00Z,Client asked <politely>,fp-acc-3\r\n"
-            "resolved,medium,portfolio,stale,accounts,acc-9,Initech,,,u-1,\"Zoë <Admin> & \"\"Co\"\"\",Enterprise,EMEA,"
-            "2026-11-01T00:00:00Z,,fp-acc-9\r\n");
+            "fix acc-1,u-1,\"Zoë <Admin> & \"\"Co\"\"\",Enterprise,EMEA,2026-11-22T00:00:00Z,," +
+                fingerprint_of("no-owner", "acc-1") +
+                "\r\n"
+                "open,medium,portfolio,stale,accounts,acc-2,Globex,message for acc-2,fix acc-2,u-1,\"Zoë <Admin> & "
+                "\"\"Co\"\"\",Enterprise,EMEA,2026-11-01T00:00:00Z,," +
+                fingerprint_of("stale", "acc-2") +
+                "\r\n"
+                "waived,medium,portfolio,stale,accounts,acc-3,,message for acc-3,fix acc-3,u-2,Bob,Enterprise,EMEA,"
+                "2026-11-01T00:00:00Z,Client asked <politely>," +
+                fingerprint_of("stale", "acc-3") +
+                "\r\n"
+                "resolved,medium,portfolio,stale,accounts,acc-9,Initech,,,u-1,\"Zoë <Admin> & \"\"Co\"\"\",Enterprise,"
+                "EMEA,2026-11-01T00:00:00Z,,fp-acc-9\r\n");
 }
 
 TEST(ReportJunit, FailsRulesWithOpenFindingsListingSubjects) {
@@ -238,7 +248,7 @@ TEST(ReportSarif, RulesResultsBaselineAndSuppressions) {
   EXPECT_EQ(logical.at("name"), "acc-1");
   EXPECT_EQ(logical.at("fullyQualifiedName"), "accounts/acc-1");
   EXPECT_EQ(logical.at("kind"), "object");
-  EXPECT_EQ(results[0].at("partialFingerprints").at("rapport/v1"), "fp-acc-1");
+  EXPECT_EQ(results[0].at("partialFingerprints").at("rapport/v1").as_string(), fingerprint_of("no-owner", "acc-1"));
   EXPECT_EQ(results[0].at("properties").at("remedy"), "fix acc-1");
   EXPECT_FALSE(results[0].as_object().contains("suppressions"));
   EXPECT_EQ(results[1].at("baselineState"), "unchanged");

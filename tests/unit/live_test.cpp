@@ -45,7 +45,7 @@ std::shared_ptr<const LiveSnapshot> snapshot_of(const std::string& data_dir) {
 
 /// A finding as the comparison sees it.
 std::string line_of(const engine::Finding& f) {
-  return f.fingerprint + " " + std::string(dsl::severity_name(f.severity)) + " " + f.rule + " " + f.subject_id + " " +
+  return f.fingerprint() + " " + std::string(dsl::severity_name(f.severity)) + " " + f.rule + " " + f.subject_id + " " +
          f.message;
 }
 
@@ -77,8 +77,8 @@ struct Difference {
 
 Difference difference(const std::vector<engine::Finding>& before, const std::vector<engine::Finding>& after) {
   std::map<std::string, const engine::Finding*> old, now;
-  for (const auto& f : before) old[f.fingerprint] = &f;
-  for (const auto& f : after) now[f.fingerprint] = &f;
+  for (const auto& f : before) old[f.fingerprint()] = &f;
+  for (const auto& f : after) now[f.fingerprint()] = &f;
   Difference d;
   for (const auto& [key, f] : now) {
     auto it = old.find(key);
