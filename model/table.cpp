@@ -306,7 +306,9 @@ void pack_numbers(Column& column) {
   bool any = false;
   for (const double value : column.numbers) {
     if (is_missing(value)) continue;
-    if (!(std::fabs(value) <= kLargest) || std::trunc(value) != value || (value == 0 && std::signbit(value))) return;
+    if (!(std::fabs(value) <= kLargest)) return;  // also infinities
+    const auto whole = static_cast<std::int64_t>(value);  // a conversion, where trunc() is a call
+    if (static_cast<double>(whole) != value || (whole == 0 && std::signbit(value))) return;
     if (!any || value < low) low = value;
     if (!any || value > high) high = value;
     any = true;
@@ -334,8 +336,10 @@ void encode_texts(Column& column) {
   // Codes by first occurrence, found in a small open-addressing table (the strings' ids are
   // already dense and distinct: their low bits spread well enough).
   std::vector<StrId> dictionary{kMissingStr};
-  constexpr std::size_t kSlots = 1u << 17;  // at most half full
-  std::vector<std::uint32_t> slots(kSlots, 0);  // code + 1; 0 = empty
+  std::size_t slot_count = 64;  // at most half full: twice the codes, or the rows
+  while (slot_count < 2 * std::min(kMaxCodes, column.strings.size())) slot_count *= 2;
+  const std::size_t mask = slot_count - 1;
+  std::vector<std::uint32_t> slots(slot_count, 0);  // code + 1; 0 = empty
   std::vector<std::uint16_t> codes(column.strings.size());
   StrId last = kMissingStr;
   std::uint16_t last_code = 0;
@@ -346,8 +350,8 @@ void encode_texts(Column& column) {
       if (id == kMissingStr) {
         last_code = 0;
       } else {
-        std::size_t at = (static_cast<std::size_t>(id) * 0x9E3779B1u) & (kSlots - 1);
-        while (slots[at] && dictionary[slots[at] - 1] != id) at = (at + 1) & (kSlots - 1);
+        std::size_t at = (static_cast<std::size_t>(id) * 0x9E3779B1u) & mask;
+        while (slots[at] && dictionary[slots[at] - 1] != id) at = (at + 1) & mask;
         if (!slots[at]) {
           if (dictionary.size() == kMaxCodes) return;  // too many distinct strings: kept as they are
           dictionary.push_back(id);

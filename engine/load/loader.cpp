@@ -77,7 +77,7 @@ class Loader {
     std::vector<std::int32_t>().swap(row_of_str_);
 #ifdef __GLIBC__
     // The workers' chunk buffers were freed into their threads' malloc arenas, which keep the
-    // pages: hand them back before the data is evaluated (about 200 MB at a million accounts).
+    // pages: hand them back before the data is evaluated (about 50 MB at a million accounts).
     malloc_trim(0);
 #endif
     return true;
