@@ -28,7 +28,7 @@ constexpr std::int32_t kNoRow = -1;
 ///                                                     the ids that name no row in `unresolved`
 ///   TextList                                       -> list_offsets (rows+1), list_items, list_present (0 = missing)
 /// Number, Bool, Timestamp and Date columns may be packed (compact_numbers): read them through
-/// NumberValues.
+/// NumberValues. Text and Enum columns may be encoded (compact_texts): read them through TextValues.
 struct Column {
   FieldDef def;
   std::vector<double> numbers;

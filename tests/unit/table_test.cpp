@@ -277,6 +277,35 @@ TEST(ModelTable, EncodedTextsReadAsTheirStrings) {
   EXPECT_LT(book.column("few").memory_bytes(), few_bytes / 3);
 }
 
+TEST(ModelTable, EncodedTextsUseTheNarrowestCodesThatHoldThem) {
+  // Distinct strings besides the missing value, which takes code 0: 255 fit a byte, 256 don't;
+  // 65,535 fit two bytes, 65,536 don't.
+  for (const auto& [distinct, width] : std::vector<std::pair<std::size_t, int>>{
+           {255, 1}, {256, 2}, {65'535, 2}, {65'536, 0}}) {
+    Dataset data;
+    Table& table = data.tables["t"];
+    FieldDef def;
+    def.name = "label";
+    def.type = FieldType::Text;
+    Column& column = table.columns["label"];
+    column.reset(def);
+    for (std::size_t r = 0; r <= distinct; ++r) {
+      table.ids.push_back(data.strings.intern("r" + std::to_string(r)));
+      column.strings.push_back(r == distinct ? kMissingStr : data.strings.intern("v" + std::to_string(r)));
+    }
+    const std::vector<StrId> before = column.strings;
+    compact_texts(data);
+    EXPECT_EQ(column.code_width, width) << distinct;
+    const TextValues values(data, column);
+    ASSERT_EQ(values.size(), before.size()) << distinct;
+    bool same = true;
+    for (std::size_t r = 0; r < before.size(); ++r) same = same && values[r] == before[r];
+    EXPECT_TRUE(same) << distinct;
+    EXPECT_TRUE(column.missing_at(distinct)) << distinct;
+    EXPECT_FALSE(column.missing_at(0)) << distinct;
+  }
+}
+
 TEST(ModelTable, EncodedTextsGrowAndShrinkWithTheirTable) {
   Texts book(10);
   compact_texts(book.data);
