@@ -290,5 +290,4 @@ void sort_findings(std::vector<Finding>& findings);
 /// moved once; `parts` are left empty.
 std::vector<Finding> sort_findings(std::vector<std::vector<Finding>>& parts);
 
-
 }  // namespace rapport::engine
