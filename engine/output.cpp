@@ -196,15 +196,12 @@ void render_text(const EvalResult& result, const RunInfo& info, bool color, cons
   out.finish();
 }
 
-namespace {
-
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   diag::json_escape_to(out, s);
   out += '"';
 }
 
-/// finding_json(f) appended to `out` (a million findings: no temporaries per field).
 void append_finding_json(std::string& out, const Finding& f) {
   out += "{\"pack\": ";
   append_json_string(out, f.pack);
@@ -249,8 +246,6 @@ void append_finding_json(std::string& out, const Finding& f) {
   append_json_string(out, f.fingerprint());
   out += '}';
 }
-
-}  // namespace
 
 std::string finding_json(const Finding& f) {
   std::string out;

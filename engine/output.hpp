@@ -41,9 +41,13 @@ std::string render_csv(const EvalResult& result);
 std::string with_thousands(std::size_t n);
 std::string csv_cell(std::string_view s);
 std::string json_string(std::string_view s);
+/// json_string(s) appended to `out`, without a temporary (reports of a million findings).
+void append_json_string(std::string& out, std::string_view s);
 
 /// One finding as a JSON object (the shape of `findings` items in every JSON report).
 std::string finding_json(const Finding& f);
+/// finding_json(f) appended to `out` (a million findings: no temporaries per field).
+void append_finding_json(std::string& out, const Finding& f);
 
 /// Counts by severity, highest first: "2 critical, 5 high, 1 medium".
 std::string severity_counts(const std::vector<Finding>& findings);

@@ -13,9 +13,24 @@ namespace {
 std::string number(double v) { return std::isinf(v) ? "none" : format_number(v, dsl::Unit::None); }
 std::string json_number(double v) { return std::isinf(v) || std::isnan(v) ? "null" : format_number(v, dsl::Unit::None); }
 
+/// A record or target as JSON, `null` when there is none, appended to `out` (every move names
+/// three: no temporaries).
+void append_party_json(std::string& out, const std::string& id, const std::string& name) {
+  if (id.empty()) {
+    out += "null";
+    return;
+  }
+  out += "{\"id\": ";
+  append_json_string(out, id);
+  out += ", \"name\": ";
+  append_json_string(out, name);
+  out += '}';
+}
+
 std::string party_json(const std::string& id, const std::string& name) {
-  if (id.empty()) return "null";
-  return "{\"id\": " + json_string(id) + ", \"name\": " + json_string(name) + "}";
+  std::string out;
+  append_party_json(out, id, name);
+  return out;
 }
 
 std::string loads_json(std::size_t count, const std::vector<double>& loads) {
@@ -135,14 +150,24 @@ void render_plan_json(const PlanResult& r, const RunInfo& info, const ReportWrit
   out += "  \"moves\": [";
   for (std::size_t i = 0; i < r.moves.size(); ++i) {
     const auto& m = r.moves[i];
-    out.append(i ? ",\n    " : "\n    ").append("{\"id\": ").append(json_string(m.id));
-    out.append(", \"record\": ").append(party_json(m.record, m.record_name));
-    out.append(", \"from\": ").append(party_json(m.from, m.from_name));
-    out.append(", \"to\": ").append(party_json(m.to, m.to_name));
+    out.append(i ? ",\n    " : "\n    ").append("{\"id\": ");
+    append_json_string(out, m.id);
+    out.append(", \"record\": ");
+    append_party_json(out, m.record, m.record_name);
+    out.append(", \"from\": ");
+    append_party_json(out, m.from, m.from_name);
+    out.append(", \"to\": ");
+    append_party_json(out, m.to, m.to_name);
     out.append(", \"overflow\": ").append(m.to_overflow ? "true" : "false").append(", \"reasons\": [");
-    for (std::size_t k = 0; k < m.reasons.size(); ++k) out.append(k ? ", " : "").append(json_string(m.reasons[k]));
-    out.append("], \"message\": ").append(json_string(m.message));
-    out.append(", \"remedy\": ").append(json_string(m.remedy)).append("}");
+    for (std::size_t k = 0; k < m.reasons.size(); ++k) {
+      out.append(k ? ", " : "");
+      append_json_string(out, m.reasons[k]);
+    }
+    out.append("], \"message\": ");
+    append_json_string(out, m.message);
+    out.append(", \"remedy\": ");
+    append_json_string(out, m.remedy);
+    out.append("}");
     flush_when_full(out, write);
   }
   out += r.moves.empty() ? "],\n" : "\n  ],\n";
@@ -175,7 +200,8 @@ void render_plan_json(const PlanResult& r, const RunInfo& info, const ReportWrit
   out += r.shortfalls.empty() ? "],\n" : "\n  ],\n";
   out += "  \"findings\": [";
   for (std::size_t i = 0; i < r.findings.size(); ++i) {
-    out.append(i ? ",\n    " : "\n    ").append(finding_json(r.findings[i]));
+    out.append(i ? ",\n    " : "\n    ");
+    append_finding_json(out, r.findings[i]);
     flush_when_full(out, write);
   }
   out += r.findings.empty() ? "]\n}\n" : "\n  ]\n}\n";
