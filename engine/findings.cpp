@@ -1,8 +1,9 @@
 #include "engine/findings.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
-#include <cstdio>
+#include <cstring>
 #include <iterator>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -164,9 +165,13 @@ std::string fingerprint(std::string_view pack, std::string_view rule, std::strin
   mix(rule);
   mix(entity);
   mix(id);
-  char buffer[17];
-  std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(hash));
-  return buffer;
+  // 16 hex digits, zero-padded: std::to_chars, not snprintf (a report computes a million).
+  std::string out(16, '0');
+  char digits[16];
+  const auto end = std::to_chars(digits, digits + sizeof digits, hash, 16).ptr;
+  const auto count = static_cast<std::size_t>(end - digits);
+  std::memcpy(out.data() + (16 - count), digits, count);
+  return out;
 }
 
 }  // namespace rapport::engine

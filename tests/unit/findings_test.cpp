@@ -111,5 +111,18 @@ TEST(EvidenceList, EmptyWithoutLets) {
   EXPECT_TRUE(items(no_lets).empty());
 }
 
+TEST(Fingerprint, SixteenHexDigitsOfTheFnv1aHashZeroPadded) {
+  // Values from an independent FNV-1a of "pack|rule|entity|id|" (Python): one with a zero nibble
+  // at the front pins the padding; the finding's fingerprint() is the same function of its fields.
+  EXPECT_EQ(engine::fingerprint("portfolio", "dunbar_portfolio_limit", "users", "usr-000001"), "13f70c18d7fe345e");
+  EXPECT_EQ(engine::fingerprint("p", "r", "accounts", "a4020"), "003976b36d32e3e0");
+  engine::Finding finding;
+  finding.pack = "p";
+  finding.rule = "r";
+  finding.subject_entity = "accounts";
+  finding.subject_id = "a4020";
+  EXPECT_EQ(finding.fingerprint(), "003976b36d32e3e0");
+}
+
 }  // namespace
 }  // namespace rapport
