@@ -234,8 +234,10 @@ void load_data(const PipelineOptions& options, Pipeline& p) {
       if (present->second.count(field)) load_options.fields[entity].insert(field);
     }
   }
-  // Names make findings readable; load them for every entity that has one.
+  // Names make findings readable; load them for every entity that has one. An entity whose `id`
+  // no active rule reads has ids that only label its rows (LoadOptions::label_id_entities).
   for (auto& [entity, fields] : load_options.fields) {
+    if (options.compact_data && !fields.count("id")) load_options.label_id_entities.insert(entity);
     fields.erase("id");
     auto present = discovery.present_fields.find(entity);
     if (present != discovery.present_fields.end() && present->second.count("name")) fields.insert("name");

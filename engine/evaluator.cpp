@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <span>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -26,6 +27,14 @@
 namespace rapport::engine {
 
 namespace {
+
+/// Rules that read a table's ids as values (`activity.id`, a join on `id`) need them interned;
+/// the pipeline keeps front-coded label ids only for tables no active rule reads `id` of.
+void require_interned_ids(const model::Table& table) {
+  if (!table.interned_ids()) {
+    throw std::logic_error("the ids of " + table.entity + " were loaded as labels, but a rule reads them");
+  }
+}
 
 using dsl::CompareMode;
 using dsl::CompareOp;
@@ -586,6 +595,7 @@ Vec Evaluator::field(const Node& node, const Frame& frame) {
   out.lanes = frame.lanes;
   out.constant = rows.constant;
   if (node.field == "id") {
+    require_interned_ids(*table);
     out.str.resize(lanes);
     for (std::size_t i = 0; i < lanes; ++i) {
       std::int32_t r = rows.row[i];
@@ -703,7 +713,10 @@ RowIndex Evaluator::build_row_index(const std::string& entity, const std::string
 model::TextValues Evaluator::text_column(const std::string& entity, const std::string& field) const {
   const model::Table* table = data_.table(entity);
   if (!table) return {};
-  if (field == "id") return model::TextValues(table->ids);
+  if (field == "id") {
+    require_interned_ids(*table);
+    return model::TextValues(table->ids);
+  }
   const model::Column* column = table->column(field);
   return column ? model::TextValues(data_, *column) : model::TextValues();
 }
@@ -1627,7 +1640,7 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
     finding.subject_entity = entity;
     if (table) {
       std::int32_t r = selected.var.row[i];
-      finding.subject_id = std::string(data_.strings.view(table->ids[r]));
+      finding.subject_id = model::id_of(data_, *table, static_cast<std::size_t>(r));
       if (const StrId name = names.empty() ? kMissingStr : names[static_cast<std::size_t>(r)]; name != kMissingStr) {
         finding.subject_name = std::string(data_.strings.view(name));
       }

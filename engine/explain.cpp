@@ -64,7 +64,7 @@ std::string plural(std::size_t count, const std::string& one, const std::string&
 std::string record_label(const model::Dataset& data, const std::string& entity, std::int32_t row) {
   const model::Table* table = data.table(entity);
   if (!table || row == kNoRow) return "missing";
-  std::string label(data.strings.view(table->ids[row]));
+  std::string label = model::id_of(data, *table, static_cast<std::size_t>(row));
   if (const model::StrId name = model::name_at(data, *table, static_cast<std::size_t>(row)); name != kMissingStr) {
     label += " " + quoted(data.strings.view(name));
   }
@@ -135,7 +135,7 @@ ShownValue show_scalar(const Scalar& s, const model::Dataset& data) {
     case Kind::Row: {
       out.text = record_label(data, s.entity, s.row);
       const model::Table* table = data.table(s.entity);
-      out.json = table ? json_string(data.strings.view(table->ids[s.row])) : "null";
+      out.json = table ? json_string(model::id_of(data, *table, static_cast<std::size_t>(s.row))) : "null";
       break;
     }
     default: break;
@@ -364,7 +364,7 @@ ShownRecord Explainer::record(const std::string& entity, std::int32_t row) const
   ShownRecord r;
   const model::Table* table = data_.table(entity);
   if (!table || row == kNoRow) return r;
-  r.id = std::string(data_.strings.view(table->ids[row]));
+  r.id = model::id_of(data_, *table, static_cast<std::size_t>(row));
   if (const model::StrId name = model::name_at(data_, *table, static_cast<std::size_t>(row)); name != kMissingStr) {
     r.name = std::string(data_.strings.view(name));
   }
@@ -438,7 +438,7 @@ bool Explainer::find_row_subject(std::string_view subject, std::int32_t& row, Ex
                     "; name one by its id";
     std::string ids;
     for (std::size_t k = 0; k < named.size() && k < 10; ++k) {
-      ids += (k ? ", " : "") + std::string(data_.strings.view(table->ids[named[k]]));
+      ids += (k ? ", " : "") + model::id_of(data_, *table, static_cast<std::size_t>(named[k]));
     }
     error.helps.push_back("their ids: " + ids + (named.size() > 10 ? ", …" : ""));
     return false;
@@ -447,7 +447,7 @@ bool Explainer::find_row_subject(std::string_view subject, std::int32_t& row, Ex
                   entity + ")";
   std::vector<std::string> ids;
   ids.reserve(table->size());
-  for (model::StrId i : table->ids) ids.emplace_back(data_.strings.view(i));
+  for (std::size_t r = 0; r < table->size(); ++r) ids.push_back(model::id_of(data_, *table, r));
   if (auto close = suggestion(subject, ids)) error.helps.push_back("did you mean " + quoted(*close) + "?");
   return false;
 }

@@ -48,13 +48,16 @@ void append_number(std::string& out, double value, dsl::Unit unit) {
   }
 }
 
-/// A row as people know it: its name, else its id.
-std::string_view row_label(std::int32_t row, const model::Table& table, const model::Dataset& data) {
-  if (const model::StrId name = model::name_at(data, table, static_cast<std::size_t>(row)); name != model::kMissingStr) {
-    return data.strings.view(name);
+/// Appends a row as people know it: its name, else its id.
+void append_row_label(std::string& out, std::int32_t row, const model::Table& table, const model::Dataset& data) {
+  const auto at = static_cast<std::size_t>(row);
+  if (const model::StrId name = model::name_at(data, table, at); name != model::kMissingStr) {
+    out += data.strings.view(name);
+  } else {
+    model::append_id(out, data, table, at);
   }
-  return data.strings.view(table.ids[row]);
 }
+
 
 void append_scalar_text(std::string& out, Kind kind, dsl::Unit unit, double number, model::StrId str, std::int32_t row,
                         const std::string& entity, const model::Dataset& data) {
@@ -72,7 +75,7 @@ void append_scalar_text(std::string& out, Kind kind, dsl::Unit unit, double numb
     case Kind::Row: {
       const model::Table* table = data.table(entity);
       if (row == model::kNoRow || !table) out += "missing";
-      else out += row_label(row, *table, data);
+      else append_row_label(out, row, *table, data);
       return;
     }
     default: out += "?"; return;
@@ -83,6 +86,13 @@ void append_quoted(std::string& out, std::string_view text) {
   out += '"';
   diag::json_escape_to(out, text);
   out += '"';
+}
+
+/// Appends a row's id as a JSON string.
+void append_quoted_id(std::string& out, std::int32_t row, const model::Table& table, const model::Dataset& data) {
+  std::string id;
+  model::append_id(id, data, table, static_cast<std::size_t>(row));
+  append_quoted(out, id);
 }
 
 void append_scalar_json(std::string& out, Kind kind, double number, model::StrId str, std::int32_t row,
@@ -112,7 +122,7 @@ void append_scalar_json(std::string& out, Kind kind, double number, model::StrId
     case Kind::Row: {
       const model::Table* table = data.table(entity);
       if (row == model::kNoRow || !table) out += "null";
-      else append_quoted(out, data.strings.view(table->ids[row]));
+      else append_quoted_id(out, row, *table, data);
       return;
     }
     default: out += "null"; return;
@@ -191,7 +201,7 @@ void append_evidence_json(std::string& out, const Vec& v, const dsl::Type& type,
     out += ",\"ids\":[";
     for (std::size_t k = v.off[i]; k < v.off[i + 1] && k < v.off[i] + kEvidenceItems; ++k) {
       if (k > v.off[i]) out += ',';
-      if (table) append_quoted(out, data.strings.view(table->ids[v.row[k]]));
+      if (table) append_quoted_id(out, v.row[k], *table, data);
       else out += "null";
     }
     out += "]}";

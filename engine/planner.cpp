@@ -58,17 +58,13 @@ std::uint64_t key_of(const Vec& v, std::size_t lane) {
   return kNoKey;
 }
 
-std::string id_of(const model::Dataset& data, const model::Table& table, std::int32_t row) {
-  return std::string(data.strings.view(table.ids[row]));
-}
-
 std::string name_of(const model::Dataset& data, const model::Table& table, std::int32_t row) {
   if (row >= 0) {
     if (const model::StrId name = model::name_at(data, table, static_cast<std::size_t>(row)); name != model::kMissingStr) {
       return std::string(data.strings.view(name));
     }
   }
-  return id_of(data, table, row);
+  return model::id_of(data, table, static_cast<std::size_t>(row));
 }
 
 /// Compares rows of a table by id: as row numbers when the ids are in row order (exports usually
@@ -267,7 +263,8 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
       if (std::isnan(w)) w = 0;  // a missing value adds nothing to a sum
       if (when && when->num[when->at(lane)] != 1) w = 0;
       if (w < 0) {
-        throw PlanError("limit `" + result.limits[l] + "`: " + id_of(data, *assigned, item_rows[i]) + " adds " +
+        throw PlanError("limit `" + result.limits[l] + "`: " +
+                        model::id_of(data, *assigned, static_cast<std::size_t>(item_rows[i])) + " adds " +
                         format_number(w, dsl::Unit::None) + "; a limit's values must not be negative");
       }
       problem.weights[i * dims + l] = w;
@@ -300,7 +297,7 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
   }
   for (std::size_t t = 0; t < target_rows.size(); ++t) {
     PlanTargetLoad load;
-    load.id = id_of(data, *users, target_rows[t]);
+    load.id = model::id_of(data, *users, static_cast<std::size_t>(target_rows[t]));
     load.name = name_of(data, *users, target_rows[t]);
     load.overflow = problem.targets[t].overflow;
     load.count_before = solution.count_before[t];
@@ -355,11 +352,11 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     const auto& p = solution.items[i];
     const auto& item = problem.items[i];
     PlanMove move;
-    move.record = id_of(data, *assigned, item_rows[i]);
+    move.record = model::id_of(data, *assigned, static_cast<std::size_t>(item_rows[i]));
     move.record_name = name_of(data, *assigned, item_rows[i]);
     std::int32_t owner = link->rows[item_rows[i]];
     if (owner != model::kNoRow) {
-      move.from = id_of(data, *users, owner);
+      move.from = model::id_of(data, *users, static_cast<std::size_t>(owner));
       move.from_name = name_of(data, *users, owner);
     } else if (const model::StrId named = model::TextValues(data, *link)[item_rows[i]]; named != model::kMissingStr) {
       move.from = std::string(data.strings.view(named));  // an id the data doesn't have
@@ -432,7 +429,7 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
   std::sort(unplaced.begin(), unplaced.end(), [&](std::size_t a, std::size_t b) { return item_order(item_rows[a], item_rows[b]); });
   for (std::size_t i : unplaced) {
     PlanUnplaced u;
-    u.record = id_of(data, *assigned, item_rows[i]);
+    u.record = model::id_of(data, *assigned, static_cast<std::size_t>(item_rows[i]));
     u.record_name = name_of(data, *assigned, item_rows[i]);
     if (problem.items[i].current >= 0) u.from = result.targets[problem.items[i].current].id;
     u.reason = solution.items[i].reason == planning::Reason::NoTarget ? "it has no valid owner and no target has room"
@@ -536,9 +533,12 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
   for (std::size_t i = 0; i < n; ++i) {
     if (!problem.items[i].fixed || problem.items[i].current >= 0) continue;
     const std::int32_t owner = link->rows[item_rows[i]];
-    const std::string owner_text = owner == model::kNoRow ? "nobody" : name_of(data, *users, owner) + " (" + id_of(data, *users, owner) + ")";
+    const std::string owner_text =
+        owner == model::kNoRow
+            ? "nobody"
+            : name_of(data, *users, owner) + " (" + model::id_of(data, *users, static_cast<std::size_t>(owner)) + ")";
     const std::string name = name_of(data, *assigned, item_rows[i]);
-    add_finding(plan.assign_entity, id_of(data, *assigned, item_rows[i]), name,
+    add_finding(plan.assign_entity, model::id_of(data, *assigned, static_cast<std::size_t>(item_rows[i])), name,
                 name + " stays with " + owner_text + ", who is not a target" +
                     (target_where.empty() ? "" : " (" + target_where + ")") + ": `keep " + keep_text + "` holds it in place.",
                 "Reassign it by hand if " + owner_text + " should not own it.");

@@ -98,7 +98,8 @@ std::size_t Column::memory_bytes() const {
 }
 
 std::size_t Table::memory_bytes() const {
-  std::size_t bytes = ids.capacity() * sizeof(StrId) + source_lines.capacity() * sizeof(std::uint32_t);
+  std::size_t bytes = ids.capacity() * sizeof(StrId) + source_lines.capacity() * sizeof(std::uint32_t) +
+                      label_ids.memory_bytes();
   for (const auto& [name, column] : columns) bytes += column.memory_bytes();
   return bytes;
 }
@@ -231,6 +232,17 @@ StrId name_at(const Dataset& data, const Table& table, std::size_t row) {
   if (!names) return kMissingStr;
   const TextValues values(data, *names);
   return row < values.size() ? values[row] : kMissingStr;
+}
+
+void append_id(std::string& out, const Dataset& data, const Table& table, std::size_t row) {
+  if (table.interned_ids()) out += data.strings.view(table.ids[row]);
+  else table.label_ids.append_to(out, row);
+}
+
+std::string id_of(const Dataset& data, const Table& table, std::size_t row) {
+  std::string id;
+  append_id(id, data, table, row);
+  return id;
 }
 
 bool compact_reference(Column& column, const Table& target) {

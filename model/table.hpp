@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "model/front_coded.hpp"
 #include "model/schema.hpp"
 #include "model/string_pool.hpp"
 
@@ -91,12 +92,19 @@ struct Column {
 struct Table {
   std::string entity;
   std::string source_path;               // the file the rows came from
-  std::vector<StrId> ids;                // the `id` column
+  std::vector<StrId> ids;                // the `id` column; empty when label_ids holds it
+  /// The ids of a table whose ids only name its rows (LoadOptions::label_id_entities: no
+  /// reference points at the table and no rule reads its `id`), front-coded instead of interned
+  /// in the string pool: at a million accounts, 13 million activity and case ids. Read them
+  /// through model::append_id(), which serves both forms.
+  FrontCodedStrings label_ids;
   std::vector<std::uint32_t> source_lines;  // 1-based line (or CSV record start line) of each row; empty
                                             // when the loader didn't keep them (LoadOptions)
   std::map<std::string, Column, std::less<>> columns;
 
-  [[nodiscard]] std::size_t size() const { return ids.size(); }
+  [[nodiscard]] std::size_t size() const { return ids.empty() ? label_ids.size() : ids.size(); }
+  /// True when the ids are in `ids` (interned), so rows can be found and joined by id.
+  [[nodiscard]] bool interned_ids() const { return label_ids.empty(); }
   /// Bytes allocated for ids, source lines and columns (capacities), for `--timings`.
   [[nodiscard]] std::size_t memory_bytes() const;
   [[nodiscard]] const Column* column(std::string_view name) const;
@@ -244,6 +252,10 @@ class TextValues {
 
 /// The `name` of a row of `table`, or kMissingStr (the table loaded no name, or the row has none).
 StrId name_at(const Dataset& data, const Table& table, std::size_t row);
+
+/// Appends the id of a row of `table` to `out`, whichever way the table keeps its ids.
+void append_id(std::string& out, const Dataset& data, const Table& table, std::size_t row);
+[[nodiscard]] std::string id_of(const Dataset& data, const Table& table, std::size_t row);
 
 /// A loaded data directory: the schema as discovered, the shared string pool and the tables.
 struct Dataset {

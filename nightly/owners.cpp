@@ -54,7 +54,7 @@ std::string Directory::owner_of(const engine::Finding& finding) const {
     owner = link_row(*accounts_, "owner_id", link_row(*table, "account_id", row));
   }
   if (owner == model::kNoRow || users_ == nullptr) return "";
-  return std::string(data_.strings.view(users_->ids[static_cast<std::size_t>(owner)]));
+  return model::id_of(data_, *users_, static_cast<std::size_t>(owner));
 }
 
 reports::Person Directory::person(std::string_view id) const {
@@ -100,7 +100,7 @@ std::vector<reports::PortfolioBar> Directory::portfolios() const {
     if (!manager || inactive) continue;
     reports::PortfolioBar bar;
     auto row = static_cast<std::int32_t>(u);
-    bar.manager_id = std::string(data_.strings.view(users_->ids[u]));
+    bar.manager_id = model::id_of(data_, *users_, u);
     bar.name = text(*users_, "name", row);
     bar.team = text(*users_, "team", row);
     bar.region = text(*users_, "region", row);

@@ -13,6 +13,8 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <set>
+#include <string>
 #include <thread>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -40,6 +42,7 @@ struct FileState {
   std::vector<std::size_t> bounds;  // chunk boundaries
   model::Table* table = nullptr;
   bool id_column = false;  // `id` was requested as a field: also give it a Text column
+  bool label_ids = false;  // the ids go to Table::label_ids (LoadOptions::label_id_entities)
   bool reserved = false;   // reserve_for_file() ran (after the first merged chunk)
   // merge state
   std::size_t expected_start = 0;   // where the next chunk must start to be valid (CSV)
@@ -47,6 +50,73 @@ struct FileState {
   std::size_t bad_shown = 0, bad_hidden = 0;
   std::size_t enum_shown = 0, enum_hidden = 0;
   std::chrono::steady_clock::time_point started;  // first chunk merged
+};
+
+/// Rows of a table by id, for finding the duplicate ids of a table whose ids are labels
+/// (Table::label_ids, which can't be searched): an open-addressing table (linear probing) of
+/// slots holding 32 bits of the id's hash and the row; a probe compares the ids themselves only
+/// where those bits agree.
+class RowsById {
+ public:
+  /// Makes room for `rows` rows in all without growing.
+  void reserve(std::size_t rows) {
+    std::size_t capacity = 16;
+    while (capacity * 3 < rows * 4) capacity *= 2;
+    if (capacity > slots_.size()) rehash(capacity);
+  }
+  void prefetch(std::uint64_t hash) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[home(tag_of(hash))]);
+  }
+  /// The row whose id is the one hashed to `hash` (`same(row)` tells), else kNoRow after adding
+  /// `row` for it.
+  template <typename Same>
+  std::int32_t find_or_add(std::uint64_t hash, std::int32_t row, Same&& same) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) rehash(std::max<std::size_t>(16, 2 * slots_.size()));
+    const std::uint32_t tag = tag_of(hash);
+    for (std::size_t at = home(tag);; at = (at + 1) & (slots_.size() - 1)) {
+      Slot& slot = slots_[at];
+      if (slot.row1 == 0) {
+        slot = {tag, static_cast<std::uint32_t>(row) + 1};
+        ++size_;
+        return model::kNoRow;
+      }
+      const auto held = static_cast<std::int32_t>(slot.row1 - 1);
+      if (slot.tag == tag && same(held)) return held;
+    }
+  }
+  /// Frees the table.
+  void clear() {
+    std::vector<Slot>().swap(slots_);
+    size_ = 0;
+    shift_ = 64;
+  }
+
+ private:
+  struct Slot {
+    std::uint32_t tag = 0;
+    std::uint32_t row1 = 0;  // row + 1, 0 = empty
+  };
+  static std::uint32_t tag_of(std::uint64_t h) { return static_cast<std::uint32_t>(h ^ (h >> 32)); }
+  // The home slot from the tag alone, so that growing needs no ids (as model::StringPool).
+  [[nodiscard]] std::size_t home(std::uint32_t tag) const {
+    return static_cast<std::size_t>((static_cast<std::uint64_t>(tag) * 0x9E3779B97F4A7C15ull) >> shift_);
+  }
+  void rehash(std::size_t capacity) {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    slots_.assign(capacity, Slot{});
+    shift_ = 64;
+    for (std::size_t c = capacity; c > 1; c >>= 1) --shift_;
+    for (const Slot& slot : old) {
+      if (slot.row1 == 0) continue;
+      std::size_t at = home(slot.tag);
+      while (slots_[at].row1 != 0) at = (at + 1) & (capacity - 1);
+      slots_[at] = slot;
+    }
+  }
+  std::vector<Slot> slots_;
+  std::size_t size_ = 0;
+  unsigned shift_ = 64;
 };
 
 struct Task {
@@ -146,8 +216,16 @@ class Loader {
       files_.push_back(std::move(state));
     }
     if (!ok) return false;
+    std::set<std::string, std::less<>> referenced;  // entities a loaded reference column points at
+    for (const auto& state : files_) {
+      for (const model::FieldDef& def : state->plan.fields) {
+        if (def.type == model::FieldType::Ref) referenced.insert(def.ref_entity);
+      }
+    }
     for (std::size_t f = 0; f < files_.size(); ++f) {
       FileState& state = *files_[f];
+      state.label_ids = options_.label_id_entities.count(state.plan.entity) && !state.id_column &&
+                        !referenced.count(state.plan.entity);
       state.bounds = split_at_newlines(state.plan.data, state.plan.data_begin, state.plan.size, chunk_bytes_);
       for (std::size_t c = 0; c + 1 < state.bounds.size(); ++c) tasks_.push_back(Task{f, c});
       state.expected_start = state.plan.data_begin;
@@ -342,7 +420,7 @@ class Loader {
     const std::size_t distinct = local_pool.size();
     const std::vector<ChunkOut::IdText>& id_texts = out->id_texts;
     global_.resize(distinct);
-    id_global_.resize(id_texts.size());
+    id_global_.resize(state.label_ids ? 0 : id_texts.size());
     constexpr std::size_t kPrefetchAhead = 8;
     std::size_t prefetched = 0;  // local strings prefetched
     std::size_t next = 0;        // next local string to intern
@@ -354,7 +432,7 @@ class Loader {
         global_[next] = strings.intern(local_pool.view(local), local_pool.hash(local));
       }
     };
-    for (std::size_t k = 0; k < id_texts.size(); ++k) {
+    for (std::size_t k = 0; k < id_global_.size(); ++k) {  // none for label ids
       if (k + kPrefetchAhead < id_texts.size()) strings.prefetch(id_texts[k + kPrefetchAhead].hash);
       intern_locals(id_texts[k].strings_before);
       id_global_[k] = strings.intern(id_texts[k].text, id_texts[k].hash);
@@ -365,28 +443,46 @@ class Loader {
 
     // Duplicate ids (the first occurrence wins).
     const std::size_t rows = out->ids.size();
-    const std::size_t base_rows = table.ids.size();
+    const std::size_t base_rows = table.size();
     keep_.assign(rows, 1);
     std::size_t kept = 0;
     kept_local_.clear();
+    auto duplicate = [&](std::size_t r, std::int32_t first) {
+      keep_[r] = 0;
+      auto first_row = static_cast<std::size_t>(first);
+      std::uint64_t first_line = first_row < base_rows ? table.source_lines[first_row]
+                                                       : line_base + out->lines[kept_local_[first_row - base_rows]];
+      out->add_issue(out->lines[r], IssueKind::BadRecord, diag::Code::DuplicateId,
+                     plan.entity + ": duplicate id \"" + display_text(id_texts[out->ids[r]].text) +
+                         "\" (first at line " + std::to_string(first_line) + ")");
+    };
     for (std::size_t r = 0; r < rows; ++r) {
-      StrIdRef id = id_global_[out->ids[r]];
-      std::int32_t& first = row_of_str_[id];
-      if (first != model::kNoRow) {
-        keep_[r] = 0;
-        auto first_row = static_cast<std::size_t>(first);
-        std::uint64_t first_line = first_row < base_rows ? table.source_lines[first_row]
-                                                         : line_base + out->lines[kept_local_[first_row - base_rows]];
-        out->add_issue(out->lines[r], IssueKind::BadRecord, diag::Code::DuplicateId,
-                       plan.entity + ": duplicate id \"" + display_text(strings.view(id)) + "\" (first at line " +
-                           std::to_string(first_line) + ")");
-        continue;
+      const auto row = static_cast<std::int32_t>(base_rows + kept);
+      if (state.label_ids) {
+        if (r + kPrefetchAhead < rows) label_rows_.prefetch(id_texts[out->ids[r + kPrefetchAhead]].hash);
+        const ChunkOut::IdText& id = id_texts[out->ids[r]];
+        const std::int32_t first = label_rows_.find_or_add(id.hash, row, [&](std::int32_t earlier) {
+          id_scratch_.clear();
+          table.label_ids.append_to(id_scratch_, static_cast<std::size_t>(earlier));
+          return id_scratch_ == id.text;
+        });
+        if (first != model::kNoRow) {
+          duplicate(r, first);
+          continue;
+        }
+        table.label_ids.push_back(id.text);
+      } else {
+        std::int32_t& first = row_of_str_[id_global_[out->ids[r]]];
+        if (first != model::kNoRow) {
+          duplicate(r, first);
+          continue;
+        }
+        first = row;
       }
-      first = static_cast<std::int32_t>(base_rows + kept);
       kept_local_.push_back(static_cast<std::uint32_t>(r));
       ++kept;
     }
-    append_rows(table, *out, line_base, kept == rows);
+    append_rows(table, *out, line_base, kept == rows, state.label_ids);
     report_issues(state, *out, line_base);
 
     state.expected_start = out->end_pos;
@@ -413,7 +509,8 @@ class Loader {
     };
     const std::size_t total_rows = extrapolate(rows);
     model::Table& table = *state.table;
-    table.ids.reserve(total_rows);
+    if (state.label_ids) label_rows_.reserve(total_rows);
+    else table.ids.reserve(total_rows);
     table.source_lines.reserve(total_rows);
     for (const model::Column& local : out.columns) {
       model::Column& column = table.columns[local.def.name];
@@ -442,13 +539,13 @@ class Loader {
     row_of_str_.reserve(strings.size() + remaining_strings);
   }
 
-  void append_rows(model::Table& table, const ChunkOut& out, std::uint64_t line_base, bool all) {
+  void append_rows(model::Table& table, const ChunkOut& out, std::uint64_t line_base, bool all, bool label_ids) {
     using model::FieldType;
     const std::size_t rows = out.ids.size();
     auto remap = [&](std::uint32_t local) { return local == model::kMissingStr ? model::kMissingStr : global_[local]; };
     for (std::size_t r = 0; r < rows; ++r) {
       if (!all && !keep_[r]) continue;
-      table.ids.push_back(id_global_[out.ids[r]]);
+      if (!label_ids) table.ids.push_back(id_global_[out.ids[r]]);  // else merge() added them
       table.source_lines.push_back(static_cast<std::uint32_t>(line_base + out.lines[r]));
     }
     for (const model::Column& local : out.columns) {
@@ -567,6 +664,10 @@ class Loader {
           .where = state.plan.path;
     }
     for (model::StrId id : table.ids) row_of_str_[id] = model::kNoRow;
+    if (state.label_ids) {
+      label_rows_.clear();
+      table.label_ids.shrink_to_fit();
+    }
     if (state.id_column) {
       model::Column& column = table.columns["id"];
       column.reset(*dataset_.schema.entity(state.plan.entity)->field("id"));
@@ -600,7 +701,7 @@ class Loader {
         if (column.def.type != model::FieldType::Ref) continue;
         column.rows.assign(column.strings.size(), model::kNoRow);
         const model::Table* target = dataset_.table(column.def.ref_entity);
-        if (column.def.ref_entity.empty() || !target) continue;
+        if (column.def.ref_entity.empty() || !target || !target->interned_ids()) continue;  // plan() keeps them
         if (dense_for != target) {
           if (dense_for) {
             for (model::StrId id : dense_for->ids) dense[id] = model::kNoRow;
@@ -663,6 +764,8 @@ class Loader {
   std::vector<std::int32_t> row_of_str_;
   std::vector<std::uint8_t> keep_;
   std::vector<std::uint32_t> kept_local_;
+  RowsById label_rows_;     // the ids of the file being merged, when they are labels
+  std::string id_scratch_;  // a label id read back to compare
 
   bool failed_ = false;
   bool stop_ = false;

@@ -263,6 +263,22 @@ TEST_F(IndependentCheck, ParallelEvaluationEqualsSerial) {
     eval.threads = threads;
     EXPECT_EQ(describe(cli::evaluate_all(pipeline, eval)), expected) << threads << " threads, packed numbers and texts";
   }
+  // The data loaded as `check` loads it: compacted as it loads, and the ids of the tables that
+  // nothing refers to and no rule reads (activities, cases) front-coded instead of interned.
+  options.compact_data = true;
+  cli::Pipeline compact;
+  cli::prepare(options, compact);
+  if (compact.exit_code == cli::kExitClean) cli::load_data(options, compact);
+  ASSERT_EQ(compact.exit_code, cli::kExitClean) << diag::render_text(compact.sink.sorted());
+  EXPECT_FALSE(compact.dataset.table("activities")->interned_ids());
+  EXPECT_FALSE(compact.dataset.table("cases")->interned_ids());
+  EXPECT_TRUE(compact.dataset.table("accounts")->interned_ids());
+  EXPECT_LT(compact.dataset.strings.size(), pipeline.dataset.strings.size() / 2);
+  eval.defer_texts = true;
+  for (unsigned threads : {1u, 2u}) {
+    eval.threads = threads;
+    EXPECT_EQ(describe(cli::evaluate_all(compact, eval)), expected) << threads << " threads, as `check` loads the data";
+  }
 }
 
 }  // namespace

@@ -49,12 +49,14 @@ Fields all_fields(const load::Discovery& discovery) {
 
 std::unique_ptr<Loaded> load_dir(const std::string& dir, const Fields* fields = nullptr,
                                  load::BadRecordPolicy policy = load::BadRecordPolicy::Fail, unsigned threads = 2,
-                                 std::size_t chunk_bytes = 0, bool keep_source_lines = true, bool compact = false) {
+                                 std::size_t chunk_bytes = 0, bool keep_source_lines = true, bool compact = false,
+                                 const std::set<std::string>& label_id_entities = {}) {
   auto result = std::make_unique<Loaded>();
   result->discovery = load::discover(dir, result->sink);
   load::LoadOptions options;
   options.keep_source_lines = keep_source_lines;
   options.compact = compact;
+  options.label_id_entities = label_id_entities;
   options.on_bad_record = policy;
   options.threads = threads;
   options.chunk_bytes = chunk_bytes;
@@ -132,7 +134,7 @@ std::string num(double v) {
 std::vector<std::string> dump(const model::Dataset& ds, const model::Table& t, bool empty_list_is_missing = false) {
   std::vector<std::string> rows;
   for (std::size_t r = 0; r < t.size(); ++r) {
-    std::string row = std::string(ds.strings.view(t.ids[r]));
+    std::string row = model::id_of(ds, t, r);
     for (const auto& [name, column] : t.columns) {
       std::string v = value_at(ds, column, r);
       if (empty_list_is_missing && v == "[]") v = "null";
@@ -1195,6 +1197,45 @@ TEST(LoadBad, CompactedLoadsWordDanglingReferencesAsTheOthers) {
   EXPECT_TRUE(accounts.columns.at("owner_id").strings_compacted);
   EXPECT_EQ(accounts.columns.at("tier").code_width, 1);
   EXPECT_EQ(compact->dataset->table("users")->columns.at("active").number_width, 1);
+}
+
+// Ids that only label their rows (LoadOptions::label_id_entities) are kept front-coded, except
+// those of a table a loaded reference points at; they read back as loaded, and their duplicates
+// (an escaped spelling included, within a chunk and across chunks) are reported as any table's.
+TEST(LoadBad, LabelIdsReadAndWordDuplicatesAsInternedIds) {
+  TempDir dir;
+  dir.write("accounts.jsonl", "{\"id\":\"acc-1\"}\n{\"id\":\"acc-2\"}\n");
+  std::string activities;
+  for (int i = 1; i <= 40; ++i) {
+    activities += "{\"id\":\"act-" + std::to_string(1000 + i) + "\",\"account_id\":\"acc-" + std::to_string(i % 2 + 1) +
+                  "\",\"on_site\":" + (i % 2 ? "true" : "false") + "}\n";
+    if (i == 3) activities += "{\"id\":\"act-1002\",\"account_id\":\"acc-1\"}\n";  // same chunk
+    if (i == 30) activities += "{\"id\":\"act-100\\u0035\",\"account_id\":\"acc-1\"}\n";  // chunks before
+  }
+  dir.write("activities.jsonl", activities);
+  Fields fields{{"accounts", {}}, {"activities", {"account_id", "on_site"}}};
+  const std::set<std::string> labels{"accounts", "activities"};
+  for (auto policy : {load::BadRecordPolicy::Skip, load::BadRecordPolicy::Fail}) {
+    auto plain = load_dir(dir.str(), &fields, policy, 2, 200);
+    auto labelled = load_dir(dir.str(), &fields, policy, 2, 200, false, true, labels);
+    EXPECT_EQ(labelled->ok, plain->ok);
+    EXPECT_EQ(join(diagnostics(labelled->sink, dir.str())), join(diagnostics(plain->sink, dir.str())));
+    if (policy == load::BadRecordPolicy::Skip) {
+      EXPECT_EQ(join(diagnostics(labelled->sink, dir.str())),
+                "warning DAT6006 activities.jsonl:4 activities: duplicate id \"act-1002\" (first at line 2)\n"
+                "warning DAT6006 activities.jsonl:32 activities: duplicate id \"act-1005\" (first at line 6)\n");
+    }
+    if (!plain->ok) continue;
+    const model::Table& acts = *labelled->dataset->table("activities");
+    EXPECT_FALSE(acts.interned_ids());
+    EXPECT_TRUE(acts.ids.empty());
+    EXPECT_EQ(acts.size(), 40u);
+    EXPECT_TRUE(labelled->dataset->table("accounts")->interned_ids()) << "activities.account_id points at accounts";
+    EXPECT_EQ(model::id_of(*labelled->dataset, acts, 39), "act-1040");
+    EXPECT_EQ(dump(*labelled->dataset, acts), dump(*plain->dataset, *plain->dataset->table("activities")));
+    // None of the 40 ids went into the string pool.
+    EXPECT_EQ(labelled->dataset->strings.find("act-1001"), model::kMissingStr);
+  }
 }
 
 // Timing on the 100k-account data set (generate it once into /tmp/crm100k):

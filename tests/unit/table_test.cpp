@@ -324,5 +324,35 @@ TEST(ModelTable, EncodedTextsGrowAndShrinkWithTheirTable) {
   EXPECT_TRUE(book.column("few").dictionary.empty());
 }
 
+// Front-coded strings read back as added: across block boundaries (16 strings), with prefixes
+// shared in full, in part and not at all, the empty string, a string that is a prefix of the one
+// before, and lengths that need two-byte varints; append_to() appends to what `out` holds.
+TEST(ModelTable, FrontCodedStringsReadBackAsAdded) {
+  std::vector<std::string> strings;
+  for (int i = 0; i < 40; ++i) strings.push_back("act-00000001-" + std::to_string(i));
+  strings.push_back("");
+  strings.push_back("act-00000001-3");
+  strings.push_back("act");
+  strings.push_back("6f1c9a2e-0b7d-4c55-9e1a-3d2b8f7a6c01");
+  strings.push_back(std::string(300, 'x'));
+  strings.push_back(std::string(200, 'x') + "y");
+  strings.push_back(std::string("with\0nul", 8));
+  FrontCodedStrings coded;
+  for (const auto& s : strings) coded.push_back(s);
+  ASSERT_EQ(coded.size(), strings.size());
+  for (std::size_t i = 0; i < strings.size(); ++i) EXPECT_EQ(coded.at(i), strings[i]) << i;
+  std::string out = "id: ";
+  coded.append_to(out, 17);
+  EXPECT_EQ(out, "id: act-00000001-17");
+  // Ids in export order share all but their last bytes: a few bytes each, not their length.
+  FrontCodedStrings ids;
+  for (int i = 0; i < 1600; ++i) ids.push_back("act-" + std::to_string(10000000 + i / 10) + "-" + std::to_string(i % 10));
+  EXPECT_LT(ids.encoded_bytes(), 1600u * 5);
+  EXPECT_EQ(ids.at(1599), "act-10000159-9");
+  EXPECT_EQ(ids.at(160), "act-10000016-0");
+  ids.shrink_to_fit();
+  EXPECT_EQ(ids.at(15), "act-10000001-5");
+}
+
 }  // namespace
 }  // namespace rapport::model
