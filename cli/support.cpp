@@ -51,6 +51,13 @@ void print_memory_breakdown(const model::Dataset& dataset) {
                mb(pool.text), mb(pool.views), mb(pool.index));
   for (const auto& [entity, table] : dataset.tables) {
     std::fprintf(stderr, "  memory %-33s %9.0f MB  %8zu rows\n", entity.c_str(), mb(table.memory_bytes()), table.size());
+    // Its parts of a megabyte or more: what a pack's fields cost.
+    auto part = [&](std::string_view name, std::size_t bytes) {
+      if (bytes >= 1000000) std::fprintf(stderr, "    %-33.*s %7.0f MB\n", static_cast<int>(name.size()), name.data(), mb(bytes));
+    };
+    part("(ids)", table.ids.capacity() * sizeof(model::StrId) + table.label_ids.memory_bytes());
+    part("(source lines)", table.source_lines.capacity() * sizeof(std::uint32_t));
+    for (const auto& [name, column] : table.columns) part(name, column.memory_bytes());
   }
 }
 

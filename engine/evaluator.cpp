@@ -646,15 +646,12 @@ Vec Evaluator::field(const Node& node, const Frame& frame) {
         std::int32_t r = rows.row[i];
         const bool present = r != kNoRow && column->list_present[r] != 0;
         out.present[i] = present ? 1 : 0;
-        out.off[i + 1] = out.off[i] + (present ? static_cast<std::uint32_t>(
-                                                     column->list_at(static_cast<std::size_t>(r)).size())
-                                               : 0);
+        const std::size_t size = present ? column->list_size(static_cast<std::size_t>(r)) : 0;
+        out.off[i + 1] = out.off[i] + static_cast<std::uint32_t>(size);
       }
       out.str.resize(out.off[lanes]);
       for (std::size_t i = 0; i < lanes; ++i) {
-        if (!out.present[i]) continue;
-        std::span<const StrId> items = column->list_at(static_cast<std::size_t>(rows.row[i]));
-        std::copy(items.begin(), items.end(), out.str.begin() + out.off[i]);
+        if (out.present[i]) column->copy_list(static_cast<std::size_t>(rows.row[i]), out.str.data() + out.off[i]);
       }
       break;
   }
@@ -1576,7 +1573,7 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
   // Messages and remedies: per firing subject the first text whose condition holds, and the
   // values of the texts' expressions. Rendered now, or when read (defer_texts_).
   auto texts_of = [&](const std::vector<dsl::Text>& texts) {
-    auto out = std::make_shared<RuleTexts>();
+    boost::intrusive_ptr<RuleTexts> out(new RuleTexts);
     out->data = &data_;
     out->chosen.assign(firing.size(), -1);
     for (std::size_t t = 0; t < texts.size(); ++t) {
@@ -1601,9 +1598,9 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
     }
     return out;
   };
-  const std::shared_ptr<const RuleTexts> messages = texts_of(rule.messages);
-  const std::shared_ptr<const RuleTexts> remedies = texts_of(rule.remedies);
-  auto text = [&](const std::shared_ptr<const RuleTexts>& texts, std::size_t i) {
+  const boost::intrusive_ptr<const RuleTexts> messages = texts_of(rule.messages);
+  const boost::intrusive_ptr<const RuleTexts> remedies = texts_of(rule.remedies);
+  auto text = [&](const boost::intrusive_ptr<const RuleTexts>& texts, std::size_t i) {
     if (defer_texts_) return FindingText(texts, static_cast<std::uint32_t>(i));
     std::string rendered;
     texts->append(rendered, static_cast<std::uint32_t>(i));
@@ -1624,7 +1621,7 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
   for (const auto& let : rule.lets) let_names.push_back(let.name);
   const SharedStrings evidence_names(std::move(let_names));
   // The lets' values over the firing subjects: each finding's evidence, rendered now or when read.
-  auto evidence = std::make_shared<RuleEvidence>();
+  boost::intrusive_ptr<RuleEvidence> evidence(new RuleEvidence);
   evidence->data = &data_;
   for (const auto& let : rule.lets) evidence->types.push_back(&let.value.type);
   evidence->lets = std::move(selected_lets);  // read by nothing else from here on

@@ -151,6 +151,34 @@ std::vector<Finding> sort_findings(std::vector<std::vector<Finding>>& parts) {
   return sorted_moved(std::move(pointers));
 }
 
+namespace {
+
+/// stored_text()'s renderer: the characters follow the object in its allocation.
+class StoredText final : public LaneRenderer {
+ public:
+  static LaneSource make(std::string_view text) {
+    void* memory = ::operator new(sizeof(StoredText) + text.size());
+    char* chars = static_cast<char*>(memory) + sizeof(StoredText);
+    if (!text.empty()) std::memcpy(chars, text.data(), text.size());
+    return LaneSource(new (memory) StoredText(std::string_view(chars, text.size())));
+  }
+  void append(std::string& out, std::uint32_t /*lane*/) const override { out += view_; }
+  [[nodiscard]] const std::string_view* stored() const override { return &view_; }
+  // Allocated by make(), with its characters: released whole.
+  static void operator delete(void* memory) { ::operator delete(memory); }
+
+ private:
+  explicit StoredText(std::string_view view) : view_(view) {}
+  std::string_view view_;
+};
+
+}  // namespace
+
+LaneSource stored_text(std::string_view text) {
+  static const LaneSource empty = StoredText::make({});  // shared by every empty text
+  return text.empty() ? empty : StoredText::make(text);
+}
+
 std::string fingerprint(std::string_view pack, std::string_view rule, std::string_view entity, std::string_view id) {
   std::uint64_t hash = 1469598103934665603ull;
   auto mix = [&hash](std::string_view part) {

@@ -379,15 +379,19 @@ void settle(model::Dataset& data) {
     for (auto& [name, column] : table.columns) {
       if (column.def.type != FieldType::TextList || column.list_overrides.empty()) continue;
       std::vector<std::uint32_t> offsets{0};
-      std::vector<StrId> items;
+      std::vector<StrId> items, scratch;
       for (std::size_t r = 0; r < table.size(); ++r) {
-        auto list = column.list_at(r);
+        auto list = column.list_at(r, scratch);
         items.insert(items.end(), list.begin(), list.end());
         offsets.push_back(static_cast<std::uint32_t>(items.size()));
       }
       column.list_offsets = std::move(offsets);
       column.list_items = std::move(items);
       column.list_overrides.clear();
+      column.code_width = 0;  // the items are plain again
+      std::vector<std::uint8_t>().swap(column.codes8);
+      std::vector<std::uint16_t>().swap(column.codes16);
+      std::vector<StrId>().swap(column.dictionary);
     }
   }
   std::map<std::string, std::vector<std::int32_t>> renumbered;  // entity -> new row of each old row
@@ -414,13 +418,14 @@ void settle(model::Dataset& data) {
     for (auto& [name, column] : table.columns) {
       model::Column copy;
       copy.reset(column.def);
+      std::vector<StrId> scratch;
       for (std::int32_t row : kept) {
         auto r = static_cast<std::size_t>(row);
         if (!column.numbers.empty()) copy.numbers.push_back(column.numbers[r]);
         if (!column.strings.empty()) copy.strings.push_back(column.strings[r]);
         if (!column.rows.empty()) copy.rows.push_back(column.rows[r]);
         if (column.def.type == FieldType::TextList) {
-          auto list = column.list_at(r);
+          auto list = column.list_at(r, scratch);
           copy.list_items.insert(copy.list_items.end(), list.begin(), list.end());
           copy.list_offsets.push_back(static_cast<std::uint32_t>(copy.list_items.size()));
           copy.list_present.push_back(column.list_present[r]);

@@ -82,6 +82,21 @@ bool Column::missing_at(std::size_t row) const {
   return true;
 }
 
+StrId* Column::copy_list(std::size_t row, StrId* out) const {
+  if (const auto* items = list_override(row)) return std::copy(items->begin(), items->end(), out);
+  const std::uint32_t begin = list_offsets[row], end = list_offsets[row + 1];
+  switch (code_width) {
+    case 1:
+      for (std::uint32_t i = begin; i < end; ++i) *out++ = dictionary[codes8[i]];
+      return out;
+    case 2:
+      for (std::uint32_t i = begin; i < end; ++i) *out++ = dictionary[codes16[i]];
+      return out;
+    default:
+      return std::copy(list_items.begin() + begin, list_items.begin() + end, out);
+  }
+}
+
 StrId Column::unresolved_at(std::size_t row) const {
   auto it = std::lower_bound(unresolved.begin(), unresolved.end(), row,
                              [](const std::pair<std::uint32_t, StrId>& entry, std::size_t r) { return entry.first < r; });
@@ -162,7 +177,11 @@ void Table::truncate(std::size_t rows) {
         for (auto it = column.list_overrides.begin(); it != column.list_overrides.end();) {
           it = it->first >= static_cast<std::int32_t>(rows) ? column.list_overrides.erase(it) : std::next(it);
         }
-        column.list_items.resize(column.list_offsets[rows]);
+        switch (column.code_width) {
+          case 1: column.codes8.resize(column.list_offsets[rows]); break;
+          case 2: column.codes16.resize(column.list_offsets[rows]); break;
+          default: column.list_items.resize(column.list_offsets[rows]); break;
+        }
         column.list_offsets.resize(rows + 1);
         column.list_present.resize(rows);
         break;
@@ -342,21 +361,23 @@ void pack_numbers(Column& column) {
   std::vector<double>().swap(column.numbers);
 }
 
-/// Dictionary-encodes one column when it has few enough distinct strings (see compact_texts()).
-void encode_texts(Column& column) {
+/// Dictionary-encodes `values` (a Text or Enum column's strings, or a TextList column's items)
+/// into `column`'s codes when they hold few enough distinct strings (see compact_texts()), and
+/// frees them.
+void encode_texts(Column& column, std::vector<StrId>& values) {
   constexpr std::size_t kMaxCodes = 1u << 16;
   // Codes by first occurrence, found in a small open-addressing table (the strings' ids are
   // already dense and distinct: their low bits spread well enough).
   std::vector<StrId> dictionary{kMissingStr};
   std::size_t slot_count = 64;  // at most half full: twice the codes, or the rows
-  while (slot_count < 2 * std::min(kMaxCodes, column.strings.size())) slot_count *= 2;
+  while (slot_count < 2 * std::min(kMaxCodes, values.size())) slot_count *= 2;
   const std::size_t mask = slot_count - 1;
   std::vector<std::uint32_t> slots(slot_count, 0);  // code + 1; 0 = empty
-  std::vector<std::uint16_t> codes(column.strings.size());
+  std::vector<std::uint16_t> codes(values.size());
   StrId last = kMissingStr;
   std::uint16_t last_code = 0;
-  for (std::size_t r = 0; r < column.strings.size(); ++r) {
-    const StrId id = column.strings[r];
+  for (std::size_t r = 0; r < values.size(); ++r) {
+    const StrId id = values[r];
     if (id != last) {
       last = id;
       if (id == kMissingStr) {
@@ -383,7 +404,7 @@ void encode_texts(Column& column) {
   }
   dictionary.shrink_to_fit();
   column.dictionary = std::move(dictionary);
-  std::vector<StrId>().swap(column.strings);
+  std::vector<StrId>().swap(values);
 }
 
 /// compact_texts() (`texts`) or compact_numbers() for one table.
@@ -399,7 +420,10 @@ void compact_columns(Table& table, bool texts) {
         break;
       case FieldType::Text:
       case FieldType::Enum:
-        if (texts && column.code_width == 0) encode_texts(column);
+        if (texts && column.code_width == 0) encode_texts(column, column.strings);
+        break;
+      case FieldType::TextList:
+        if (texts && column.code_width == 0 && column.list_overrides.empty()) encode_texts(column, column.list_items);
         break;
       default:
         break;

@@ -30,6 +30,8 @@ constexpr std::int32_t kNoRow = -1;
 ///   TextList                                       -> list_offsets (rows+1), list_items, list_present (0 = missing)
 /// Number, Bool, Timestamp and Date columns may be packed (compact_numbers): read them through
 /// NumberValues. Text and Enum columns may be encoded (compact_texts): read them through TextValues.
+/// TextList columns' items may be encoded the same way: read them through list_size(), copy_list()
+/// and list_at().
 struct Column {
   FieldDef def;
   std::vector<double> numbers;
@@ -61,6 +63,8 @@ struct Column {
   /// position of its string in `dictionary` (at most 65,536 distinct strings; position 0 is
   /// kMissingStr, for missing values), in `codes8` or `codes16` (`code_width` bytes; 0 = not
   /// encoded). An activity's type takes a byte instead of four. Read through TextValues.
+  /// TextList columns encode their items so (`list_items` is freed; `list_offsets` index the
+  /// codes): at a million accounts, 17 million activity topics in 17 MB instead of 67.
   std::uint8_t code_width = 0;
   std::vector<StrId> dictionary;
   std::vector<std::uint8_t> codes8;
@@ -78,13 +82,28 @@ struct Column {
   /// the compressed list_items for one row would move every later row's items). Readers of lists
   /// go through list_at(); empty in loaded data.
   std::unordered_map<std::int32_t, std::vector<StrId>> list_overrides;
-  /// The items of a TextList row (list_present says whether the list is missing).
-  [[nodiscard]] std::span<const StrId> list_at(std::size_t row) const {
-    if (!list_overrides.empty()) {
-      auto it = list_overrides.find(static_cast<std::int32_t>(row));
-      if (it != list_overrides.end()) return it->second;
-    }
-    return {list_items.data() + list_offsets[row], list_offsets[row + 1] - list_offsets[row]};
+  /// How many items a TextList row has (list_present says whether the list is missing).
+  [[nodiscard]] std::size_t list_size(std::size_t row) const {
+    if (const auto* items = list_override(row)) return items->size();
+    return list_offsets[row + 1] - list_offsets[row];
+  }
+  /// Writes the list_size(row) items of a TextList row to `out`; returns the end of what it wrote.
+  StrId* copy_list(std::size_t row, StrId* out) const;
+  /// The items of a TextList row, decoded into `scratch` when the items are encoded (valid while
+  /// the column is unchanged and, then, while `scratch` is).
+  [[nodiscard]] std::span<const StrId> list_at(std::size_t row, std::vector<StrId>& scratch) const {
+    if (const auto* items = list_override(row)) return *items;
+    if (code_width == 0) return {list_items.data() + list_offsets[row], list_offsets[row + 1] - list_offsets[row]};
+    scratch.resize(list_size(row));
+    copy_list(row, scratch.data());
+    return scratch;
+  }
+
+ private:
+  [[nodiscard]] const std::vector<StrId>* list_override(std::size_t row) const {
+    if (list_overrides.empty()) return nullptr;
+    auto it = list_overrides.find(static_cast<std::int32_t>(row));
+    return it == list_overrides.end() ? nullptr : &it->second;
   }
 };
 

@@ -47,7 +47,7 @@ TEST(EvidenceList, DeferredValuesRenderWhenRead) {
       out.push_back('\0');
     }
   };
-  auto lanes = std::make_shared<Lanes>();
+  const boost::intrusive_ptr<Lanes> lanes(new Lanes);
   const engine::SharedStrings names({"count", "items"});
   const engine::EvidenceList second(names, lanes, 1), third(names, lanes, 2);
   EXPECT_EQ(lanes->renders, 0);
@@ -74,6 +74,49 @@ TEST(EvidenceList, DeferredValuesRenderWhenRead) {
   got.clear();
   for (const engine::Evidence item : plain.items(scratch)) got.emplace_back(item.name, item.json);
   EXPECT_EQ(got, (std::vector<std::pair<std::string, std::string>>{{"count", "7"}, {"items", "[]"}}));
+}
+
+// A finding's text as given (stored: read without a render, the caller's buffer untouched) or
+// rendered from its lane each time it is read; the renderer lives while any text refers to it.
+TEST(FindingText, StoredOrRenderedFromItsLane) {
+  const engine::FindingText given = std::string("Owner has 151 accounts"), empty, none = "";
+  std::string scratch = "untouched";
+  EXPECT_EQ(given.view(scratch), "Owner has 151 accounts");
+  EXPECT_EQ(scratch, "untouched");
+  EXPECT_EQ(given.str(), "Owner has 151 accounts");
+  EXPECT_TRUE(empty.empty());
+  EXPECT_TRUE(none.empty());
+  EXPECT_FALSE(given.empty());
+  EXPECT_EQ(empty.view(scratch), "");
+  EXPECT_EQ(std::string("[") + given + "]", "[Owner has 151 accounts]");
+  const std::string with_nul("a\0b", 3);
+  EXPECT_EQ(engine::FindingText(with_nul).str(), with_nul);
+
+  static int alive = 0;
+  struct Lanes final : engine::LaneRenderer {
+    Lanes() { ++alive; }
+    ~Lanes() override { --alive; }
+    void append(std::string& out, std::uint32_t lane) const override { out += "lane " + std::to_string(lane); }
+  };
+  {
+    engine::FindingText second;
+    {
+      const boost::intrusive_ptr<Lanes> lanes(new Lanes);
+      const engine::FindingText first(lanes, 1);
+      second = engine::FindingText(lanes, 2);
+      EXPECT_EQ(first.view(scratch), "lane 1");
+      EXPECT_EQ(scratch, "lane 1");
+      EXPECT_EQ(first, "lane 1");
+      EXPECT_FALSE(first.empty());
+    }
+    EXPECT_EQ(alive, 1);  // `second` still refers to it
+    const engine::FindingText copy = second;
+    EXPECT_EQ(copy.str(), "lane 2");
+  }
+  EXPECT_EQ(alive, 0);
+  // Three per finding, a million findings: a pointer and a lane each.
+  EXPECT_LE(sizeof(engine::FindingText), 16u);
+  EXPECT_LE(sizeof(engine::EvidenceList), 24u);
 }
 
 // Rule metadata is kept once per process: equal texts, from any thread, share one copy.

@@ -103,9 +103,10 @@ std::string value_at(const model::Dataset& ds, const model::Column& c, std::size
       return "\"" + std::string(ds.strings.view(model::TextValues(ds, c)[row])) + "\"";
     case FieldType::TextList: {
       std::string out = "[";
-      for (auto i = c.list_offsets[row]; i < c.list_offsets[row + 1]; ++i) {
-        if (i != c.list_offsets[row]) out += ",";
-        out += std::string(ds.strings.view(c.list_items[i]));
+      std::vector<model::StrId> scratch;
+      for (model::StrId item : c.list_at(row, scratch)) {
+        if (out.size() > 1) out += ",";
+        out += std::string(ds.strings.view(item));
       }
       return out + "]";
     }
@@ -1168,6 +1169,10 @@ TEST(LoadGenerated, CompactedTablesReadAsLoaded) {
   const model::Column& type = compact->dataset->table("activities")->columns.at("type");
   EXPECT_EQ(type.code_width, 1);
   EXPECT_TRUE(type.strings.empty());
+  const model::Column& topics = compact->dataset->table("activities")->columns.at("topics");
+  EXPECT_EQ(topics.code_width, 1);
+  EXPECT_TRUE(topics.list_items.empty());
+  EXPECT_FALSE(topics.codes8.empty());
 }
 
 TEST(LoadBad, CompactedLoadsWordDanglingReferencesAsTheOthers) {

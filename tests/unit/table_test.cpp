@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -277,6 +278,16 @@ TEST(ModelTable, EncodedTextsReadAsTheirStrings) {
   EXPECT_LT(book.column("few").memory_bytes(), few_bytes / 3);
 }
 
+/// Table "t"'s column `name` of `type`, with no values.
+Column& empty_column(Dataset& data, const char* name, FieldType type) {
+  FieldDef def;
+  def.name = name;
+  def.type = type;
+  Column& column = data.tables["t"].columns[name];
+  column.reset(def);
+  return column;
+}
+
 TEST(ModelTable, EncodedTextsUseTheNarrowestCodesThatHoldThem) {
   // Distinct strings besides the missing value, which takes code 0: 255 fit a byte, 256 don't;
   // 65,535 fit two bytes, 65,536 don't.
@@ -284,11 +295,7 @@ TEST(ModelTable, EncodedTextsUseTheNarrowestCodesThatHoldThem) {
            {255, 1}, {256, 2}, {65'535, 2}, {65'536, 0}}) {
     Dataset data;
     Table& table = data.tables["t"];
-    FieldDef def;
-    def.name = "label";
-    def.type = FieldType::Text;
-    Column& column = table.columns["label"];
-    column.reset(def);
+    Column& column = empty_column(data, "label", FieldType::Text);
     for (std::size_t r = 0; r <= distinct; ++r) {
       table.ids.push_back(data.strings.intern("r" + std::to_string(r)));
       column.strings.push_back(r == distinct ? kMissingStr : data.strings.intern("v" + std::to_string(r)));
@@ -322,6 +329,56 @@ TEST(ModelTable, EncodedTextsGrowAndShrinkWithTheirTable) {
   book.column("few").reset(book.column("few").def);
   EXPECT_EQ(book.column("few").code_width, 0);
   EXPECT_TRUE(book.column("few").dictionary.empty());
+}
+
+// A TextList column's items encoded like texts (compact_texts) read as their strings through
+// list_size(), copy_list() and list_at(); missing and empty lists stay apart; the column grows
+// and shrinks with its table; 300 distinct items take two-byte codes.
+TEST(ModelTable, EncodedListItemsReadAsTheirStrings) {
+  for (const std::size_t distinct : {3u, 300u}) {
+    Dataset data;
+    Table& table = data.tables["t"];
+    Column& column = empty_column(data, "topics", FieldType::TextList);
+    std::vector<std::vector<StrId>> lists;
+    for (std::size_t r = 0; r < 400; ++r) {
+      table.ids.push_back(data.strings.intern("r" + std::to_string(r)));
+      if (r % 7 == 3) {
+        column.push_missing();
+        lists.emplace_back();
+        continue;
+      }
+      std::vector<StrId>& items = lists.emplace_back();
+      for (std::size_t i = 0; i < r % 4; ++i) items.push_back(data.strings.intern("v" + std::to_string((r + i) % distinct)));
+      column.list_items.insert(column.list_items.end(), items.begin(), items.end());
+      column.list_offsets.push_back(static_cast<std::uint32_t>(column.list_items.size()));
+      column.list_present.push_back(1);
+    }
+    const std::size_t bytes = column.memory_bytes();
+    compact_texts(data);
+    EXPECT_EQ(column.code_width, distinct < 256 ? 1 : 2) << distinct;
+    EXPECT_TRUE(column.list_items.empty()) << distinct;
+    EXPECT_LT(column.memory_bytes(), bytes) << distinct;
+    auto read = [&](std::size_t r) {
+      std::vector<StrId> copied(column.list_size(r)), scratch;
+      EXPECT_EQ(column.copy_list(r, copied.data()), copied.data() + copied.size());
+      const std::span<const StrId> viewed = column.list_at(r, scratch);
+      EXPECT_EQ(copied, std::vector<StrId>(viewed.begin(), viewed.end())) << r;
+      return copied;
+    };
+    bool same = true;
+    for (std::size_t r = 0; r < lists.size(); ++r) same = same && read(r) == lists[r];
+    EXPECT_TRUE(same) << distinct;
+    EXPECT_TRUE(column.missing_at(3));
+    EXPECT_FALSE(column.missing_at(4));  // an empty list, not a missing one
+    EXPECT_TRUE(read(4).empty());
+    table.append_row(data.strings.intern("r400"));
+    EXPECT_TRUE(column.missing_at(400));
+    EXPECT_TRUE(read(400).empty());
+    table.truncate(6);
+    EXPECT_EQ(column.list_offsets.size(), 7u);
+    EXPECT_EQ(read(5), lists[5]);
+    EXPECT_EQ((distinct < 256 ? column.codes8.size() : column.codes16.size()), column.list_offsets.back());
+  }
 }
 
 // Front-coded strings read back as added: across block boundaries (16 strings), with prefixes
