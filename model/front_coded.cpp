@@ -1,6 +1,9 @@
 #include "model/front_coded.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <cstring>
 
 namespace rapport::model {
 
@@ -25,6 +28,24 @@ std::size_t get_varint(const unsigned char*& at) {
   }
 }
 
+/// How many leading bytes `a` and `b` share, compared eight at a time (ids of one table share
+/// most of theirs: "act-0000123", "act-0000124").
+std::size_t shared_prefix(std::string_view a, std::string_view b) {
+  const std::size_t most = std::min(a.size(), b.size());
+  std::size_t shared = 0;
+  for (; shared + 8 <= most; shared += 8) {
+    std::uint64_t x = 0, y = 0;
+    std::memcpy(&x, a.data() + shared, 8);
+    std::memcpy(&y, b.data() + shared, 8);
+    if (x != y) {
+      if constexpr (std::endian::native == std::endian::little) return shared + std::countr_zero(x ^ y) / 8;
+      break;  // big-endian: the bytes below find it
+    }
+  }
+  while (shared < most && a[shared] == b[shared]) ++shared;
+  return shared;
+}
+
 }  // namespace
 
 void FrontCodedStrings::push_back(std::string_view text) {
@@ -32,12 +53,22 @@ void FrontCodedStrings::push_back(std::string_view text) {
   if (size_ % kBlock == 0) {
     block_starts_.push_back(bytes_.size());
   } else {
-    const std::size_t most = std::min(text.size(), last_.size());
-    while (shared < most && text[shared] == last_[shared]) ++shared;
+    shared = shared_prefix(text, last_);
   }
-  put_varint(bytes_, shared);
-  put_varint(bytes_, text.size() - shared);
-  bytes_.insert(bytes_.end(), text.begin() + static_cast<std::ptrdiff_t>(shared), text.end());
+  const std::size_t rest = text.size() - shared;
+  if (shared < 0x80 && rest < 0x80) {
+    // Both lengths fit a byte (nearly every id): one resize, no varint loops.
+    const std::size_t at = bytes_.size();
+    bytes_.resize(at + 2 + rest);
+    unsigned char* out = bytes_.data() + at;
+    out[0] = static_cast<unsigned char>(shared);
+    out[1] = static_cast<unsigned char>(rest);
+    if (rest) std::memcpy(out + 2, text.data() + shared, rest);
+  } else {
+    put_varint(bytes_, shared);
+    put_varint(bytes_, rest);
+    bytes_.insert(bytes_.end(), text.begin() + static_cast<std::ptrdiff_t>(shared), text.end());
+  }
   last_.assign(text);
   ++size_;
 }

@@ -394,6 +394,11 @@ TEST(ModelTable, FrontCodedStringsReadBackAsAdded) {
   strings.push_back(std::string(300, 'x'));
   strings.push_back(std::string(200, 'x') + "y");
   strings.push_back(std::string("with\0nul", 8));
+  // Shared prefixes ending inside, at and past the first eight bytes; a repeat; a longer twin.
+  for (const char* s : {"abcdefg1", "abcdefg2", "abcdefgh1", "abcdefgh2", "abcdefgh2", "abcdefgh2-more",
+                        "abcdefghijklmnopq", "abcdefghijklmnopr", "b"}) {
+    strings.push_back(s);
+  }
   FrontCodedStrings coded;
   for (const auto& s : strings) coded.push_back(s);
   ASSERT_EQ(coded.size(), strings.size());
