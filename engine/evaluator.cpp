@@ -14,7 +14,6 @@
 #include <optional>
 #include <set>
 #include <span>
-#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -27,14 +26,6 @@
 namespace rapport::engine {
 
 namespace {
-
-/// Rules that read a table's ids as values (`activity.id`, a join on `id`) need them interned;
-/// the pipeline keeps front-coded label ids only for tables no active rule reads `id` of.
-void require_interned_ids(const model::Table& table) {
-  if (!table.interned_ids()) {
-    throw std::logic_error("the ids of " + table.entity + " were loaded as labels, but a rule reads them");
-  }
-}
 
 using dsl::CompareMode;
 using dsl::CompareOp;
@@ -595,7 +586,7 @@ Vec Evaluator::field(const Node& node, const Frame& frame) {
   out.lanes = frame.lanes;
   out.constant = rows.constant;
   if (node.field == "id") {
-    require_interned_ids(*table);
+    table->require_interned_ids("a rule");
     out.str.resize(lanes);
     for (std::size_t i = 0; i < lanes; ++i) {
       std::int32_t r = rows.row[i];
@@ -711,7 +702,7 @@ model::TextValues Evaluator::text_column(const std::string& entity, const std::s
   const model::Table* table = data_.table(entity);
   if (!table) return {};
   if (field == "id") {
-    require_interned_ids(*table);
+    table->require_interned_ids("a rule");
     return model::TextValues(table->ids);
   }
   const model::Column* column = table->column(field);

@@ -90,9 +90,9 @@ void append_quoted(std::string& out, std::string_view text) {
 
 /// Appends a row's id as a JSON string.
 void append_quoted_id(std::string& out, std::int32_t row, const model::Table& table, const model::Dataset& data) {
-  std::string id;
-  model::append_id(id, data, table, static_cast<std::size_t>(row));
-  append_quoted(out, id);
+  const auto at = static_cast<std::size_t>(row);
+  if (table.interned_ids()) return append_quoted(out, data.strings.view(table.ids[at]));
+  append_quoted(out, table.label_ids.at(at));
 }
 
 void append_scalar_json(std::string& out, Kind kind, double number, model::StrId str, std::int32_t row,

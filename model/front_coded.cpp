@@ -85,11 +85,6 @@ void FrontCodedStrings::append_to(std::string& out, std::size_t index) const {
   }
 }
 
-void FrontCodedStrings::reserve(std::size_t strings, std::size_t bytes) {
-  bytes_.reserve(bytes_.size() + bytes);
-  block_starts_.reserve(block_starts_.size() + strings / kBlock + 1);
-}
-
 void FrontCodedStrings::shrink_to_fit() {
   bytes_.shrink_to_fit();
   block_starts_.shrink_to_fit();

@@ -34,8 +34,6 @@ class FrontCodedStrings {
     append_to(out, index);
     return out;
   }
-  /// Makes room for `strings` more strings of about `bytes` encoded bytes in all.
-  void reserve(std::size_t strings, std::size_t bytes);
   /// Frees the room reserved beyond what is used.
   void shrink_to_fit();
   [[nodiscard]] std::size_t encoded_bytes() const { return bytes_.size(); }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iterator>
+#include <stdexcept>
 
 namespace rapport::model {
 
@@ -136,6 +137,7 @@ std::int32_t Table::find_row(StrId id) const {
 }
 
 const std::unordered_map<StrId, std::int32_t>& Table::id_rows() const {
+  require_interned_ids("finding a row by id");
   if (!row_of_id_built_) {
     row_of_id_.reserve(ids.size());
     for (std::size_t r = 0; r < ids.size(); ++r) row_of_id_.emplace(ids[r], static_cast<std::int32_t>(r));
@@ -144,7 +146,14 @@ const std::unordered_map<StrId, std::int32_t>& Table::id_rows() const {
   return row_of_id_;
 }
 
+void Table::require_interned_ids(std::string_view use) const {
+  if (!interned_ids()) {
+    throw std::logic_error("the ids of " + entity + " were loaded as labels, but " + std::string(use) + " reads them");
+  }
+}
+
 std::int32_t Table::append_row(StrId id) {
+  require_interned_ids("adding a row");
   auto row = static_cast<std::int32_t>(ids.size());
   ids.push_back(id);
   source_lines.push_back(0);
@@ -161,7 +170,8 @@ std::int32_t Table::append_row(StrId id) {
 }
 
 void Table::truncate(std::size_t rows) {
-  if (rows >= ids.size()) return;
+  if (rows >= size()) return;
+  require_interned_ids("dropping rows");
   if (row_of_id_built_) {
     for (std::size_t r = rows; r < ids.size(); ++r) {
       auto it = row_of_id_.find(ids[r]);

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -124,6 +125,10 @@ struct Table {
   [[nodiscard]] std::size_t size() const { return ids.empty() ? label_ids.size() : ids.size(); }
   /// True when the ids are in `ids` (interned), so rows can be found and joined by id.
   [[nodiscard]] bool interned_ids() const { return label_ids.empty(); }
+  /// Throws std::logic_error when the ids are labels: `use` (what needs them) reads `ids`, which
+  /// is then empty. A program error, not a data error: LoadOptions::label_id_entities names only
+  /// entities nothing reads the ids of.
+  void require_interned_ids(std::string_view use) const;
   /// Bytes allocated for ids, source lines and columns (capacities), for `--timings`.
   [[nodiscard]] std::size_t memory_bytes() const;
   [[nodiscard]] const Column* column(std::string_view name) const;

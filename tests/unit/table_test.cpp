@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -329,6 +330,30 @@ TEST(ModelTable, EncodedTextsGrowAndShrinkWithTheirTable) {
   book.column("few").reset(book.column("few").def);
   EXPECT_EQ(book.column("few").code_width, 0);
   EXPECT_TRUE(book.column("few").dictionary.empty());
+}
+
+// A table whose ids are labels has no interned ids to add to, drop or look up: those say so
+// instead of quietly working on the empty `ids`.
+TEST(ModelTable, LabelIdsRefuseWhatNeedsInternedIds) {
+  Dataset data;
+  Table& table = data.tables["activities"];
+  table.entity = "activities";
+  for (const char* id : {"act-1", "act-2", "act-3"}) table.label_ids.push_back(id);
+  ASSERT_FALSE(table.interned_ids());
+  EXPECT_EQ(table.size(), 3u);
+  EXPECT_EQ(id_of(data, table, 1), "act-2");
+  EXPECT_THROW(table.truncate(1), std::logic_error);
+  EXPECT_THROW(table.append_row(data.strings.intern("act-4")), std::logic_error);
+  EXPECT_THROW((void)table.find_row(data.strings.intern("act-1")), std::logic_error);
+  std::string message;
+  try {
+    table.require_interned_ids("a rule");
+  } catch (const std::logic_error& e) {
+    message = e.what();
+  }
+  EXPECT_EQ(message, "the ids of activities were loaded as labels, but a rule reads them");
+  table.truncate(3);  // nothing to drop
+  EXPECT_EQ(table.size(), 3u);
 }
 
 // A TextList column's items encoded like texts (compact_texts) read as their strings through
