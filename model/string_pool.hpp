@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "model/prefetch.hpp"
+
 namespace rapport::model {
 
 /// memcmp(a, b, size) == 0 without a call for the short strings compared most (ids, keys, enum
@@ -104,7 +106,7 @@ class StringPool {
   [[nodiscard]] StrId find(std::string_view text, std::uint64_t text_hash) const;
   /// Hints that the slot for a string with this hash will be probed soon (batch interning).
   void prefetch(std::uint64_t text_hash) const {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[home(tag_of(text_hash))]);
+    if (!slots_.empty()) prefetch_for_read(&slots_[home(tag_of(text_hash))]);
   }
   /// Makes room for `n` strings in total without rehashing.
   void reserve(std::size_t n);

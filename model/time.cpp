@@ -1,5 +1,6 @@
 #include "model/time.hpp"
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -41,13 +42,48 @@ inline bool digits_at(const char* p, unsigned count, unsigned& value) {
   return true;
 }
 
+constexpr unsigned month_length(std::int64_t year, unsigned month) {
+  constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return kDays[month - 1] + (month == 2 && leap ? 1 : 0);
+}
+
+/// The first day (days since 1970-01-01) and the length of every month of kTableYears years from
+/// kTableFirstYear, computed at compile time: the loader parses tens of millions of dates, and a
+/// lookup costs less than the calendar arithmetic (dates outside the table still get it).
+constexpr std::int64_t kTableFirstYear = 1900;
+constexpr std::int64_t kTableYears = 300;
+struct MonthStart {
+  std::int32_t days = 0;
+  std::uint32_t length = 0;
+};
+constexpr auto kMonthStarts = [] {
+  std::array<MonthStart, kTableYears * 12> table{};
+  // days_from_civil(1900, 1, 1), then month by month.
+  std::int64_t days = -25567;
+  for (std::int64_t m = 0; m < kTableYears * 12; ++m) {
+    const unsigned length = month_length(kTableFirstYear + m / 12, static_cast<unsigned>(m % 12) + 1);
+    table[static_cast<std::size_t>(m)] = MonthStart{static_cast<std::int32_t>(days), length};
+    days += length;
+  }
+  return table;
+}();
+
 /// `YYYY-MM-DD` at p (10 bytes): days since 1970-01-01.
 inline bool date_at(const char* p, std::int64_t& days) {
   unsigned year = 0, month = 0, day = 0;
   if (p[4] != '-' || p[7] != '-' || !digits_at(p, 4, year) || !digits_at(p + 5, 2, month) ||
-      !digits_at(p + 8, 2, day) || !valid_date(year, month, day)) {
+      !digits_at(p + 8, 2, day)) {
     return false;
   }
+  const std::int64_t index = (static_cast<std::int64_t>(year) - kTableFirstYear) * 12 + month - 1;
+  if (month >= 1 && month <= 12 && index >= 0 && index < kTableYears * 12) {
+    const MonthStart& start = kMonthStarts[static_cast<std::size_t>(index)];
+    if (day < 1 || day > start.length) return false;
+    days = start.days + static_cast<std::int64_t>(day) - 1;
+    return true;
+  }
+  if (!valid_date(year, month, day)) return false;
   days = days_from_civil(year, month, day);
   return true;
 }
@@ -55,11 +91,8 @@ inline bool date_at(const char* p, std::int64_t& days) {
 }  // namespace
 
 bool valid_date(std::int64_t year, unsigned month, unsigned day) {
-  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (month < 1 || month > 12 || day < 1) return false;
-  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  unsigned limit = kDays[month - 1] + (month == 2 && leap ? 1 : 0);
-  return day <= limit;
+  return day <= month_length(year, month);
 }
 
 std::optional<double> parse_date(std::string_view text) {

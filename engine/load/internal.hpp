@@ -124,8 +124,11 @@ class LocalPool {
   void grow();
   std::vector<std::string_view> views_;
   std::vector<std::uint64_t> hashes_;  // per local id
-  std::vector<std::uint32_t> slots_;  // local id + 1, 0 = empty
-  std::vector<std::uint32_t> tags_;   // high hash bits of the slot's string
+  struct Slot {
+    std::uint32_t id1 = 0;  // local id + 1, 0 = empty
+    std::uint32_t tag = 0;  // high hash bits of the slot's string (one cache line per probe)
+  };
+  std::vector<Slot> slots_;
   std::size_t mask_ = 0;
 };
 

@@ -22,6 +22,7 @@
 
 #include "engine/load/internal.hpp"
 #include "engine/load/loader.hpp"
+#include "model/prefetch.hpp"
 
 namespace rapport::load {
 
@@ -65,7 +66,7 @@ class RowsById {
     if (capacity > slots_.size()) rehash(capacity);
   }
   void prefetch(std::uint64_t hash) const {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[home(tag_of(hash))]);
+    if (!slots_.empty()) model::prefetch_for_read(&slots_[home(tag_of(hash))]);
   }
   /// The row whose id is the one hashed to `hash` (`same(row)` tells), else kNoRow after adding
   /// `row` for it.

@@ -143,29 +143,25 @@ void LocalPool::clear() {
   if (views_.empty()) return;
   views_.clear();
   hashes_.clear();
-  std::fill(slots_.begin(), slots_.end(), 0);
+  std::fill(slots_.begin(), slots_.end(), Slot{});
 }
 
 LocalPool::LocalPool() {
-  slots_.assign(1024, 0);
-  tags_.assign(1024, 0);
+  slots_.assign(1024, Slot{});
   mask_ = 1023;
 }
 
 void LocalPool::grow() {
   std::size_t capacity = slots_.size() * 2;
-  std::vector<std::uint32_t> slots(capacity, 0);
-  std::vector<std::uint32_t> tags(capacity, 0);
+  std::vector<Slot> slots(capacity, Slot{});
   std::size_t mask = capacity - 1;
   for (std::uint32_t id = 0; id < views_.size(); ++id) {
     std::uint64_t h = hashes_[id];
     std::size_t at = h & mask;
-    while (slots[at]) at = (at + 1) & mask;
-    slots[at] = id + 1;
-    tags[at] = static_cast<std::uint32_t>(h >> 32);
+    while (slots[at].id1) at = (at + 1) & mask;
+    slots[at] = Slot{id + 1, static_cast<std::uint32_t>(h >> 32)};
   }
   slots_.swap(slots);
-  tags_.swap(tags);
   mask_ = mask;
 }
 
@@ -174,19 +170,18 @@ std::uint32_t LocalPool::intern(std::string_view text) {
   auto tag = static_cast<std::uint32_t>(h >> 32);
   std::size_t at = h & mask_;
   for (;;) {
-    std::uint32_t slot = slots_[at];
-    if (!slot) break;
-    if (tags_[at] == tag && views_[slot - 1].size() == text.size() &&
-        same_bytes(views_[slot - 1].data(), text.data(), text.size())) {
-      return slot - 1;
+    const Slot slot = slots_[at];
+    if (!slot.id1) break;
+    if (slot.tag == tag && views_[slot.id1 - 1].size() == text.size() &&
+        same_bytes(views_[slot.id1 - 1].data(), text.data(), text.size())) {
+      return slot.id1 - 1;
     }
     at = (at + 1) & mask_;
   }
   auto id = static_cast<std::uint32_t>(views_.size());
   views_.push_back(text);
   hashes_.push_back(h);
-  slots_[at] = id + 1;
-  tags_[at] = tag;
+  slots_[at] = Slot{id + 1, tag};
   if (views_.size() * 2 > slots_.size()) grow();
   return id;
 }

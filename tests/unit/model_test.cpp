@@ -1,11 +1,18 @@
-// The canonical model, calendar arithmetic and the string pool.
+// The canonical model, calendar arithmetic, the string pool and huge pages for large blocks.
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "model/huge_pages.hpp"
 #include "model/schema.hpp"
 #include "model/string_pool.hpp"
 #include "model/time.hpp"
@@ -79,6 +86,29 @@ TEST(ModelTime, AcceptsOnlyTheDocumentedForms) {
   EXPECT_EQ(*parse_date("2000-02-29"), 11016 * 86400.0);  // divisible by 400: a leap year
   EXPECT_FALSE(parse_date("1900-02-29"));                 // divisible by 100: not one
   EXPECT_EQ(*parse_date("1969-12-31"), -86400.0);
+}
+
+TEST(ModelTime, EveryDayAgreesWithTheCalendarArithmetic) {
+  // Dates from 1900 to 2199 come from a month table, others from days_from_civil(): both, and
+  // the table's edges, must give the same days and refuse the same non-dates.
+  for (std::int64_t year : {1583, 1899, 1900, 1901, 1970, 2000, 2024, 2100, 2199, 2200, 9999}) {
+    for (unsigned month = 1; month <= 12; ++month) {
+      for (unsigned day = 1; day <= 32; ++day) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%04lld-%02u-%02u", static_cast<long long>(year), month, day);
+        const std::optional<double> parsed = parse_date(text);
+        if (!valid_date(year, month, day)) {
+          EXPECT_FALSE(parsed) << text;
+          continue;
+        }
+        ASSERT_TRUE(parsed) << text;
+        EXPECT_EQ(*parsed, static_cast<double>(days_from_civil(year, month, day)) * 86400.0) << text;
+      }
+    }
+  }
+  EXPECT_FALSE(parse_date("2100-02-29"));
+  EXPECT_TRUE(parse_date("2196-02-29"));
+  EXPECT_EQ(*parse_date("1900-01-01"), -25567 * 86400.0);
 }
 
 TEST(ModelTime, FormatsDurationsAsWritten) {
@@ -274,3 +304,59 @@ TEST(ModelStringPool, NarrowedIndexFindsInternsAndGrows) {
 
 }  // namespace
 }  // namespace rapport::model
+
+TEST(ModelHugePages, SpanIsTheWholeHugePagesInsideTheBlock) {
+  using rapport::model::huge_span;
+  constexpr std::uintptr_t kMiB = 1u << 20;
+  // Aligned on both ends: all of it.
+  rapport::model::HugeSpan span = huge_span(4 * kMiB, 6 * kMiB);
+  EXPECT_EQ(span.begin, 4 * kMiB);
+  EXPECT_EQ(span.size, 6 * kMiB);
+  // A malloc block (16 bytes past a page) of 9 MiB: the 2 MiB pages strictly inside it.
+  span = huge_span(4 * kMiB + 16, 9 * kMiB);
+  EXPECT_EQ(span.begin, 6 * kMiB);
+  EXPECT_EQ(span.size, 6 * kMiB);
+  // Less than a huge page, or one that straddles a boundary without covering a whole page.
+  EXPECT_EQ(huge_span(4 * kMiB, 2 * kMiB - 1).size, 0u);
+  EXPECT_EQ(huge_span(3 * kMiB, 2 * kMiB).size, 0u);
+  EXPECT_EQ(huge_span(3 * kMiB, 3 * kMiB).size, 2 * kMiB);
+  // A range that would wrap around the address space is refused, not computed.
+  EXPECT_EQ(huge_span(UINTPTR_MAX - kMiB, 4 * kMiB).size, 0u);
+}
+
+TEST(ModelHugePages, AdvisedBlockIsMarkedForHugePages) {
+  std::ifstream mode("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string modes;
+  if (!mode || !std::getline(mode, modes) || modes.find("[never]") != std::string::npos) {
+    GTEST_SKIP() << "no transparent huge pages on this kernel";
+  }
+  constexpr std::size_t kSize = 16u << 20;
+  std::unique_ptr<char[]> block(new char[kSize]);
+  ASSERT_TRUE(rapport::model::advise_huge_pages(block.get(), kSize));
+  // /proc/self/smaps lists the mapping holding the block's huge pages with the `hg` flag
+  // (VM_HUGEPAGE) among its VmFlags.
+  const rapport::model::HugeSpan span = rapport::model::huge_span(reinterpret_cast<std::uintptr_t>(block.get()), kSize);
+  std::ifstream smaps("/proc/self/smaps");
+  ASSERT_TRUE(smaps);
+  std::string line;
+  bool inside = false;
+  bool found = false;
+  while (std::getline(smaps, line)) {
+    unsigned long long from = 0, to = 0;
+    char dash = 0;
+    std::istringstream head(line);
+    if (line.find("VmFlags:") != 0 && (head >> std::hex >> from >> dash >> to) && dash == '-') {
+      inside = from <= span.begin && span.begin + span.size <= to;
+      continue;
+    }
+    if (inside && line.rfind("VmFlags:", 0) == 0) {
+      EXPECT_NE((line + " ").find(" hg "), std::string::npos) << line;
+      found = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(found) << "no mapping in /proc/self/smaps holds the advised pages";
+  // Nothing to advise in a small block.
+  char small[64];
+  EXPECT_FALSE(rapport::model::advise_huge_pages(small, sizeof small));
+}
