@@ -1,7 +1,7 @@
 // The rapport executable.
 //
 // Its operator new asks for transparent huge pages for every block of model::kHugeBlockBytes or
-// more (see model/huge_pages.hpp): at a million accounts, 850,000 page faults become 260,000. The
+// more (see model/huge_pages.hpp): at a million accounts, 850,000 page faults become 430,000. The
 // blocks still come from malloc and go back to free(), so tools that watch malloc (valgrind,
 // heaptrack) see the same blocks. RAPPORT_HUGE_PAGES=off in the environment turns it off. Only
 // the executable replaces operator new: the libraries and the tests keep the standard one.
