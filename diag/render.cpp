@@ -7,6 +7,10 @@
 
 #include "diag/bytes.hpp"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace rapport::diag {
 
 namespace {
@@ -155,23 +159,45 @@ inline bool word_needs_look(std::uint64_t word) {
   return ((word & kByteHighs) | below_space | word_has_byte(word, '"') | word_has_byte(word, '\\')) != 0;
 }
 
+/// How many of the bytes from `i` on need nothing (plain ASCII other than '"' and '\\'): 16 at a
+/// time with SSE2 (every x86-64 has it), else 8 at a time. Stops at or before the first byte that
+/// needs a look, and before the last 16 (or 8) bytes are short of a whole block.
+inline std::size_t plain_run(std::string_view text, std::size_t i) {
+  const std::size_t start = i;
+#if defined(__SSE2__)
+  const __m128i space = _mm_set1_epi8(0x20);
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  while (i + 16 <= text.size()) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    // A signed compare: bytes of 0x80 and above are negative, so "below a space" also finds them.
+    const __m128i look = _mm_or_si128(_mm_cmplt_epi8(bytes, space),
+                                      _mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)));
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(look));
+    if (mask) return i + static_cast<std::size_t>(__builtin_ctz(mask)) - start;
+    i += 16;
+  }
+#endif
+  while (i + 8 <= text.size()) {
+    std::uint64_t word;
+    std::memcpy(&word, text.data() + i, 8);
+    if (word_needs_look(word)) break;
+    i += 8;
+  }
+  return i - start;
+}
+
 }  // namespace
 
 void json_escape_to(std::string& out, std::string_view text) {
-  // Bytes that need nothing are copied in runs, found 8 bytes at a time: reports escape millions
+  // Bytes that need nothing are copied in runs, found 16 bytes at a time: reports escape millions
   // of strings.
   std::size_t run = 0;
   std::size_t i = 0;
   auto flush = [&] { out.append(text.data() + run, i - run); };
   while (i < text.size()) {
-    if (i + 8 <= text.size()) {
-      std::uint64_t word;
-      std::memcpy(&word, text.data() + i, 8);
-      if (!word_needs_look(word)) {
-        i += 8;
-        continue;
-      }
-    }
+    i += plain_run(text, i);
+    if (i == text.size()) break;
     auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x20 && c != '"' && c != '\\') {
       if (c < 0x80) {

@@ -179,26 +179,39 @@ LaneSource stored_text(std::string_view text) {
   return text.empty() ? empty : StoredText::make(text);
 }
 
+namespace {
+
+constexpr std::uint64_t kFnvPrime = 1099511628211ull;
+
+/// FNV-1a over `part`, then the separator '|'.
+std::uint64_t fnv_mix(std::uint64_t hash, std::string_view part) {
+  for (unsigned char c : part) {
+    hash ^= c;
+    hash *= kFnvPrime;
+  }
+  hash ^= '|';
+  return hash * kFnvPrime;
+}
+
+}  // namespace
+
+std::uint64_t fingerprint_seed(std::string_view pack, std::string_view rule, std::string_view entity) {
+  return fnv_mix(fnv_mix(fnv_mix(1469598103934665603ull, pack), rule), entity);
+}
+
+void append_fingerprint(std::string& out, std::uint64_t seed, std::string_view id) {
+  std::uint64_t hash = fnv_mix(seed, id);
+  char digits[16];  // zero-padded lowercase hex, written directly (a report computes a million)
+  for (int i = 15; i >= 0; --i) {
+    digits[i] = "0123456789abcdef"[hash & 0xF];
+    hash >>= 4;
+  }
+  out.append(digits, sizeof digits);
+}
+
 std::string fingerprint(std::string_view pack, std::string_view rule, std::string_view entity, std::string_view id) {
-  std::uint64_t hash = 1469598103934665603ull;
-  auto mix = [&hash](std::string_view part) {
-    for (unsigned char c : part) {
-      hash ^= c;
-      hash *= 1099511628211ull;
-    }
-    hash ^= '|';
-    hash *= 1099511628211ull;
-  };
-  mix(pack);
-  mix(rule);
-  mix(entity);
-  mix(id);
-  // 16 hex digits, zero-padded: std::to_chars, not snprintf (a report computes a million).
-  std::string out(16, '0');
-  char digits[16];
-  const auto end = std::to_chars(digits, digits + sizeof digits, hash, 16).ptr;
-  const auto count = static_cast<std::size_t>(end - digits);
-  std::memcpy(out.data() + (16 - count), digits, count);
+  std::string out;
+  append_fingerprint(out, fingerprint_seed(pack, rule, entity), id);
   return out;
 }
 

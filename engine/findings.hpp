@@ -253,6 +253,10 @@ class FindingText {
 
 /// A 16-hex-digit FNV-1a hash of `pack|rule|entity|id`.
 std::string fingerprint(std::string_view pack, std::string_view rule, std::string_view entity, std::string_view id);
+/// The same hash in two steps, for a writer that fingerprints many findings of one rule: the state
+/// after `pack|rule|entity|`, then the 16 digits for one id appended to `out`.
+std::uint64_t fingerprint_seed(std::string_view pack, std::string_view rule, std::string_view entity);
+void append_fingerprint(std::string& out, std::uint64_t seed, std::string_view id);
 
 struct Finding {
   SharedString pack;

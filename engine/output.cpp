@@ -202,21 +202,71 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
+namespace {
+
+/// The parts of a finding's JSON that every finding of a rule repeats (pack, version, rule, title,
+/// subject entity, tags; and the fingerprint's hash of those), escaped once: a million findings
+/// would otherwise escape the same texts a million times. Kept per thread for the rule last
+/// written; findings come grouped by rule.
+class RuleJson {
+ public:
+  void update(const Finding& f) {
+    const Key key{&f.pack.str(), &f.pack_version.str(), &f.rule.str(), &f.title.str(), &f.subject_entity.str(),
+                  &f.tags.list()};
+    if (valid_ && key == key_) return;
+    key_ = key;
+    valid_ = true;
+    head.clear();
+    head += "{\"pack\": ";
+    append_json_string(head, f.pack);
+    head += ", \"pack_version\": ";
+    append_json_string(head, f.pack_version);
+    head += ", \"rule\": ";
+    append_json_string(head, f.rule);
+    head += ", \"title\": ";
+    append_json_string(head, f.title);
+    head += ", \"severity\": ";
+    entity.clear();
+    entity += ", \"subject\": {\"entity\": ";
+    append_json_string(entity, f.subject_entity);
+    tags.clear();
+    tags += ", \"tags\": [";
+    for (std::size_t t = 0; t < f.tags.size(); ++t) {
+      if (t) tags += ", ";
+      append_json_string(tags, f.tags[t]);
+    }
+    tags += "], \"evidence\": {";
+    seed = fingerprint_seed(f.pack, f.rule, f.subject_entity);
+  }
+
+  std::string head;    // {"pack": ..., "title": ..., "severity":
+  std::string entity;  // , "subject": {"entity": ...
+  std::string tags;    // , "tags": [...], "evidence": {
+  std::uint64_t seed = 0;
+
+ private:
+  using Key = std::array<const void*, 6>;
+  Key key_{};
+  bool valid_ = false;
+};
+
+/// A severity's name as a JSON string (the names need no escaping).
+void append_severity(std::string& out, Severity severity) {
+  out += '"';
+  out += dsl::severity_name(severity);
+  out += '"';
+}
+
+}  // namespace
+
 void append_finding_json(std::string& out, const Finding& f) {
-  out += "{\"pack\": ";
-  append_json_string(out, f.pack);
-  out += ", \"pack_version\": ";
-  append_json_string(out, f.pack_version);
-  out += ", \"rule\": ";
-  append_json_string(out, f.rule);
-  out += ", \"title\": ";
-  append_json_string(out, f.title);
-  out += ", \"severity\": ";
-  append_json_string(out, dsl::severity_name(f.severity));
+  thread_local RuleJson rule;
+  rule.update(f);
+  out += rule.head;
+  append_severity(out, f.severity);
   out += ", \"base_severity\": ";
-  append_json_string(out, dsl::severity_name(f.base_severity));
-  out += ", \"subject\": {\"entity\": ";
-  append_json_string(out, f.subject_entity);
+  append_severity(out, f.base_severity);
+  out += rule.entity;
   out += f.value_subject ? ", \"value\": " : ", \"id\": ";
   append_json_string(out, f.subject_id);
   if (!f.value_subject && !f.subject_name.empty()) {
@@ -228,12 +278,7 @@ void append_finding_json(std::string& out, const Finding& f) {
   append_json_string(out, f.message.view(scratch));
   out += ", \"remedy\": ";
   append_json_string(out, f.remedy.view(scratch));
-  out += ", \"tags\": [";
-  for (std::size_t t = 0; t < f.tags.size(); ++t) {
-    if (t) out += ", ";
-    append_json_string(out, f.tags[t]);
-  }
-  out += "], \"evidence\": {";
+  out += rule.tags;
   bool first = true;
   for (const Evidence item : f.evidence.items(scratch)) {
     if (!first) out += ", ";
@@ -242,9 +287,9 @@ void append_finding_json(std::string& out, const Finding& f) {
     out += ": ";
     out += item.json;
   }
-  out += "}, \"fingerprint\": ";
-  append_json_string(out, f.fingerprint());
-  out += '}';
+  out += "}, \"fingerprint\": \"";
+  append_fingerprint(out, rule.seed, f.subject_id);
+  out += "\"}";
 }
 
 std::string finding_json(const Finding& f) {

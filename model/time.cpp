@@ -1,6 +1,7 @@
 #include "model/time.hpp"
 
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -17,18 +18,6 @@ std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) {
 }
 
 namespace {
-
-void civil_from_days(std::int64_t z, std::int64_t& year, unsigned& month, unsigned& day) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  day = doy - (153 * mp + 2) / 5 + 1;
-  month = mp < 10 ? mp + 3 : mp - 9;
-  year = static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2 ? 1 : 0);
-}
 
 /// The `count` ASCII digits at `p` as a number; false when one isn't a digit. The loader parses
 /// millions of dates and timestamps: no bounds checks here, the callers checked the length.
@@ -90,6 +79,18 @@ inline bool date_at(const char* p, std::int64_t& days) {
 
 }  // namespace
 
+void civil_from_days(std::int64_t days, std::int64_t& year, unsigned& month, unsigned& day) {
+  std::int64_t z = days + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  day = doy - (153 * mp + 2) / 5 + 1;
+  month = mp < 10 ? mp + 3 : mp - 9;
+  year = static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2 ? 1 : 0);
+}
+
 bool valid_date(std::int64_t year, unsigned month, unsigned day) {
   if (month < 1 || month > 12 || day < 1) return false;
   return day <= month_length(year, month);
@@ -130,15 +131,42 @@ std::optional<double> parse_date_or_timestamp(std::string_view text) {
   return parse_timestamp(text);
 }
 
-std::string format_date(double seconds) {
-  if (std::isnan(seconds)) return "";
-  auto days = static_cast<std::int64_t>(std::floor(seconds / kSecondsPerDay));
+namespace {
+
+/// Writes `value` (0 <= value < 10^width) as `width` digits, zero-padded; returns the end.
+char* put_digits(char* out, std::int64_t value, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  return out + width;
+}
+
+/// YYYY-MM-DD of a day count into `out` (at least 32 bytes); returns the end. Written digit by
+/// digit (reports format a date per finding; snprintf parses its format each time); years outside
+/// 0000-9999 as snprintf's %04lld would write them.
+char* put_date(char* out, std::int64_t days) {
   std::int64_t year = 0;
   unsigned month = 0, day = 0;
   civil_from_days(days, year, month, day);
+  if (year < 0 || year > 9999) {
+    const int n = std::snprintf(out, 32, "%04lld-%02u-%02u", static_cast<long long>(year), month, day);
+    return out + n;
+  }
+  out = put_digits(out, year, 4);
+  *out++ = '-';
+  out = put_digits(out, month, 2);
+  *out++ = '-';
+  return put_digits(out, day, 2);
+}
+
+}  // namespace
+
+std::string format_date(double seconds) {
+  if (std::isnan(seconds)) return "";
   char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%04lld-%02u-%02u", static_cast<long long>(year), month, day);
-  return buffer;
+  const char* end = put_date(buffer, static_cast<std::int64_t>(std::floor(seconds / kSecondsPerDay)));
+  return std::string(buffer, static_cast<std::size_t>(end - buffer));
 }
 
 std::string format_timestamp(double seconds) {
@@ -147,27 +175,32 @@ std::string format_timestamp(double seconds) {
   std::int64_t days = whole >= 0 ? whole / 86400 : (whole - 86399) / 86400;
   std::int64_t rest = whole - days * 86400;
   char buffer[48];
-  std::snprintf(buffer, sizeof buffer, "%sT%02lld:%02lld:%02lldZ", format_date(days * kSecondsPerDay).c_str(),
-                static_cast<long long>(rest / 3600), static_cast<long long>(rest / 60 % 60),
-                static_cast<long long>(rest % 60));
-  return buffer;
+  char* out = put_date(buffer, days);
+  *out++ = 'T';
+  out = put_digits(out, rest / 3600, 2);
+  *out++ = ':';
+  out = put_digits(out, rest / 60 % 60, 2);
+  *out++ = ':';
+  out = put_digits(out, rest % 60, 2);
+  *out++ = 'Z';
+  return std::string(buffer, static_cast<std::size_t>(out - buffer));
 }
 
 std::string format_duration(double seconds) {
   if (std::isnan(seconds)) return "";
   double abs_seconds = std::fabs(seconds);
   auto whole = [](double v) { return std::fabs(v - std::round(v)) < 1e-9; };
-  char buffer[48];
-  if (abs_seconds >= 86400 && whole(seconds / 86400)) {
-    std::snprintf(buffer, sizeof buffer, "%.0fd", seconds / 86400);
-  } else if (whole(seconds / 3600)) {
-    std::snprintf(buffer, sizeof buffer, "%.0fh", seconds / 3600);
-  } else if (abs_seconds >= 86400) {
-    std::snprintf(buffer, sizeof buffer, "%.1fd", seconds / 86400);
-  } else {
-    std::snprintf(buffer, sizeof buffer, "%.1fh", seconds / 3600);
-  }
-  return buffer;
+  // std::to_chars with a precision rounds as printf's %.*f does, without its format parsing.
+  auto written = [](double value, int decimals, char unit) {
+    char buffer[400];  // the longest fixed form of a double, with room for the unit
+    auto result = std::to_chars(buffer, buffer + sizeof buffer - 1, value, std::chars_format::fixed, decimals);
+    *result.ptr++ = unit;
+    return std::string(buffer, static_cast<std::size_t>(result.ptr - buffer));
+  };
+  if (abs_seconds >= 86400 && whole(seconds / 86400)) return written(seconds / 86400, 0, 'd');
+  if (whole(seconds / 3600)) return written(seconds / 3600, 0, 'h');
+  if (abs_seconds >= 86400) return written(seconds / 86400, 1, 'd');
+  return written(seconds / 3600, 1, 'h');
 }
 
 }  // namespace rapport::model

@@ -12,6 +12,8 @@ constexpr double kSecondsPerDay = 86400.0;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day);
+/// The date of a day count since 1970-01-01 (the inverse of days_from_civil()).
+void civil_from_days(std::int64_t days, std::int64_t& year, unsigned& month, unsigned& day);
 /// True when the day exists in that month and year.
 bool valid_date(std::int64_t year, unsigned month, unsigned day);
 

@@ -79,20 +79,28 @@ TEST(DiagRender, JsonEscapeCopiesPlainRunsAndEscapesTheRest) {
 }
 
 TEST(DiagRender, JsonEscapeFindsEverySpecialByteWhereverItSitsInAWord) {
-  // Plain bytes are skipped 8 at a time: each special byte, at every offset within and across an
-  // 8-byte word, in a run of plain text, must still be escaped exactly as the byte-by-byte rules say.
+  // Plain bytes are skipped 16 at a time (SSE2), then 8: each special byte, at every offset within
+  // and across a 16-byte block and an 8-byte word, in a run of plain text, must still be escaped
+  // exactly as the byte-by-byte rules say.
   const std::vector<std::pair<std::string, std::string>> specials = {
       {"\"", "\\\""}, {"\\", "\\\\"}, {"\n", "\\n"}, {std::string(1, '\0'), "\\u0000"},
       {"\x1f", "\\u001f"}, {"\xc3\xa9", "\xc3\xa9"}, {"\xff", "\\ufffd"}, {"\x7f", "\x7f"}, {" ", " "}};
   for (const auto& [raw, escaped] : specials) {
-    for (std::size_t before = 0; before < 20; ++before) {
-      for (std::size_t after : {0, 1, 7, 8, 9, 17}) {
+    for (std::size_t before = 0; before < 40; ++before) {
+      for (std::size_t after : {0, 1, 7, 8, 9, 15, 16, 17, 31, 33}) {
         std::string text = std::string(before, 'a') + raw + std::string(after, 'z');
         std::string expected = std::string(before, 'a') + escaped + std::string(after, 'z');
         EXPECT_EQ(json_escape(text), expected) << "before " << before << ", after " << after;
       }
     }
   }
+}
+
+TEST(DiagRender, JsonEscapeHandlesSeveralSpecialBytesInOneBlock) {
+  EXPECT_EQ(json_escape("abcdefgh\"ijk\\lmnop\nqrstuvwxyz0123456789\t"),
+            "abcdefgh\\\"ijk\\\\lmnop\\nqrstuvwxyz0123456789\\t");
+  EXPECT_EQ(json_escape("Nordstr\xc3\xb6m Analytics S.p.A. \xe2\x80\x94 K\xc3\xb8" "benhavn \xff" " end of a long name"),
+            "Nordstr\xc3\xb6m Analytics S.p.A. \xe2\x80\x94 K\xc3\xb8" "benhavn \\ufffd end of a long name");
 }
 
 TEST(DiagRender, DataDiagnosticsUseWhere) {

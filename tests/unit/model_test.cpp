@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -115,6 +116,48 @@ TEST(ModelTime, FormatsDurationsAsWritten) {
   EXPECT_EQ(format_duration(90 * 86400.0), "90d");
   EXPECT_EQ(format_duration(4 * 3600.0), "4h");
   EXPECT_EQ(format_duration(28 * 86400.0), "28d");
+  EXPECT_EQ(format_duration(36 * 3600.0), "36h");  // a day and a half: not whole days
+  EXPECT_EQ(format_duration(-3 * 86400.0), "-3d");
+  EXPECT_EQ(format_duration(90.0 * 60), "1.5h");
+  EXPECT_EQ(format_duration(86400.0 * 2 + 3600 * 7.2), "2.3d");
+  EXPECT_EQ(format_duration(std::nan("")), "");
+}
+
+TEST(ModelTime, FormatsAsPrintfWould) {
+  // Dates, timestamps and durations are written digit by digit (a report formats one per
+  // finding): the same text as the printf formats they replaced, years outside 0-9999 included.
+  for (std::int64_t days = -800000; days <= 3000000; days += 997) {
+    for (std::int64_t second : {0, 1, 3599, 45296, 86399}) {
+      const double seconds = static_cast<double>(days) * 86400.0 + static_cast<double>(second);
+      std::int64_t year = 0;
+      unsigned month = 0, day = 0;
+      civil_from_days(days, year, month, day);
+      char date[32];
+      std::snprintf(date, sizeof date, "%04lld-%02u-%02u", static_cast<long long>(year), month, day);
+      char stamp[64];
+      std::snprintf(stamp, sizeof stamp, "%sT%02lld:%02lld:%02lldZ", date, static_cast<long long>(second / 3600),
+                    static_cast<long long>(second / 60 % 60), static_cast<long long>(second % 60));
+      ASSERT_EQ(format_date(seconds), date) << days;
+      ASSERT_EQ(format_timestamp(seconds), stamp) << days;
+    }
+  }
+  std::vector<double> durations = {1e300, -1e300, 1e-300, 0.0, -0.0, 86400.0 * 1e15 + 0.5, 4.9e-324};
+  for (double seconds = -5e6; seconds <= 5e7; seconds += 1234.5) durations.push_back(seconds);
+  for (const double seconds : durations) {
+    const double abs_seconds = std::fabs(seconds);
+    auto whole = [](double v) { return std::fabs(v - std::round(v)) < 1e-9; };
+    char expected[400];
+    if (abs_seconds >= 86400 && whole(seconds / 86400)) {
+      std::snprintf(expected, sizeof expected, "%.0fd", seconds / 86400);
+    } else if (whole(seconds / 3600)) {
+      std::snprintf(expected, sizeof expected, "%.0fh", seconds / 3600);
+    } else if (abs_seconds >= 86400) {
+      std::snprintf(expected, sizeof expected, "%.1fd", seconds / 86400);
+    } else {
+      std::snprintf(expected, sizeof expected, "%.1fh", seconds / 3600);
+    }
+    ASSERT_EQ(format_duration(seconds), expected) << seconds;
+  }
 }
 
 TEST(ModelStringPool, InternsOnce) {
