@@ -38,6 +38,9 @@ using model::kNoRow;
 using model::StrId;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+/// rank() and percentile_rank() merge sorted lanes with the list from this many lanes and values
+/// on (below it, a binary search per lane stays in the cache).
+constexpr std::size_t kMergeRanksLanes = 1 << 15;
 
 /// A scope of evaluation: `lanes` lanes, each mapped to a lane of the parent frame.
 struct Frame {
@@ -308,6 +311,9 @@ class Evaluator {
   Vec compare(const Node& node, const Frame& frame);
   Vec membership(const Node& node, const Frame& frame);
   Vec except(const Node& node, const Frame& frame);
+  /// The column of a TextList field evaluated in this frame, which an operator may read in place
+  /// (ColumnLists), or nullptr.
+  const model::Column* list_column_here(const Node& node, const Frame& frame) const;
   Vec missing_test(const Node& node, const Frame& frame);
   Vec within(const Node& node, const Frame& frame);
   Vec make_list(const Node& node, const Frame& frame);
@@ -641,9 +647,19 @@ Vec Evaluator::field(const Node& node, const Frame& frame) {
         out.off[i + 1] = out.off[i] + static_cast<std::uint32_t>(size);
       }
       out.str.resize(out.off[lanes]);
-      for (std::size_t i = 0; i < lanes; ++i) {
-        if (out.present[i]) column->copy_list(static_cast<std::size_t>(rows.row[i]), out.str.data() + out.off[i]);
-      }
+      column->visit_list_items([&](const auto& items) {
+        const bool overrides = !column->list_overrides.empty();
+        for (std::size_t i = 0; i < lanes; ++i) {
+          if (!out.present[i]) continue;
+          const auto r = static_cast<std::size_t>(rows.row[i]);
+          StrId* to = out.str.data() + out.off[i];
+          if (overrides) {
+            column->copy_list(r, to);
+            continue;
+          }
+          for (std::uint32_t k = column->list_offsets[r], e = column->list_offsets[r + 1]; k < e; ++k) *to++ = items[k];
+        }
+      });
       break;
   }
   return out;
@@ -1095,13 +1111,55 @@ Vec Evaluator::membership(const Node& node, const Frame& frame) {
   return out;
 }
 
+namespace {
+
+/// A list-valued Vec's lists, as except() reads them.
+template <typename Items>
+struct VecLists {
+  const Vec& v;
+  const Items& items;
+  [[nodiscard]] bool missing(std::size_t i) const { return v.list_missing(i); }
+  [[nodiscard]] std::size_t begin(std::size_t i) const { return v.begin(i); }
+  [[nodiscard]] std::size_t end(std::size_t i) const { return v.end(i); }
+  [[nodiscard]] auto operator[](std::size_t k) const { return items[k]; }
+};
+
+/// A TextList column's lists read in place, lane i's being row rows[i]'s: an operator that only
+/// reads a field's lists (`activity.topics except ...`, millions of lanes) needn't copy them first.
+template <typename Items>
+struct ColumnLists {
+  const model::Column& column;
+  const Vec& rows;
+  Items items;  // Column::visit_list_items()'s
+  [[nodiscard]] std::int32_t row(std::size_t i) const { return rows.row[rows.at(i)]; }
+  [[nodiscard]] bool missing(std::size_t i) const { return row(i) == kNoRow || column.list_present[row(i)] == 0; }
+  [[nodiscard]] std::size_t begin(std::size_t i) const { return column.list_offsets[row(i)]; }
+  [[nodiscard]] std::size_t end(std::size_t i) const { return column.list_offsets[row(i) + 1]; }
+  [[nodiscard]] StrId operator[](std::size_t k) const { return items[k]; }
+};
+
+}  // namespace
+
+const model::Column* Evaluator::list_column_here(const Node& node, const Frame& frame) const {
+  if (node.op != Op::Field || node.level != frame.level || node.field == "id") return nullptr;
+  const model::Table* table = data_.table(node.entity);
+  const model::Column* column = table ? table->column(node.field) : nullptr;
+  if (!column || column->def.type != model::FieldType::TextList || !column->list_overrides.empty()) return nullptr;
+  return column;
+}
+
 Vec Evaluator::except(const Node& node, const Frame& frame) {
-  Vec a = eval(node.args[0], frame);
+  // A TextList field on the left is read from its column (see ColumnLists); anything else, and
+  // fields evaluated in an outer frame (kept in its cache), is evaluated first.
+  const model::Column* column = list_column_here(node.args[0], frame);
+  Vec a = column ? Vec{} : eval(node.args[0], frame);
+  Vec rows = column ? eval(node.args[0].args[0], frame) : Vec{};
   Vec b = eval(node.args[1], frame);
+  const bool a_constant = column ? rows.constant : a.constant;
   Vec out;
   out.kind = Kind::List;
-  out.element = a.element;
-  out.constant = a.constant && b.constant;
+  out.element = column ? Kind::Text : a.element;
+  out.constant = a_constant && b.constant;
   out.lanes = frame.lanes;
   std::size_t n = out.constant ? 1 : frame.lanes;
   out.off.resize(n + 1);
@@ -1109,20 +1167,24 @@ Vec Evaluator::except(const Node& node, const Frame& frame) {
   bool any_missing = false;
   std::vector<std::uint8_t> present(n, 1);
   // One loop per storage type (millions of lanes: activity topics), comparing elements directly.
-  auto keep_unremoved = [&](const auto& a_items, const auto& b_items, auto& out_items) {
+  auto keep_unremoved = [&](const auto& a_lists, const auto& b_items, auto& out_items) {
     // At most all of a's items: written through a cursor, the vector cut to size at the end (a
     // push_back per item costs a capacity check and, here, a call).
-    out_items.resize(a.constant ? n * (a.end(0) - a.begin(0)) : a_items.size());
+    std::size_t most = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!a_lists.missing(i)) most += a_lists.end(i) - a_lists.begin(i);
+    }
+    out_items.resize(most);
     auto* kept = out_items.data();
     std::size_t count = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      if (a.list_missing(i) || b.list_missing(i)) {
+      if (a_lists.missing(i) || b.list_missing(i)) {
         present[i] = 0;
         any_missing = true;
       } else {
         const std::size_t b_begin = b.begin(i), b_end = b.end(i);
-        for (std::size_t ka = a.begin(i), ea = a.end(i); ka < ea; ++ka) {
-          const auto item = a_items[ka];
+        for (std::size_t ka = a_lists.begin(i), ea = a_lists.end(i); ka < ea; ++ka) {
+          const auto item = a_lists[ka];
           std::size_t kb = b_begin;
           while (kb < b_end && !(b_items[kb] == item)) ++kb;
           if (kb == b_end) kept[count++] = item;
@@ -1132,10 +1194,16 @@ Vec Evaluator::except(const Node& node, const Frame& frame) {
     }
     out_items.resize(count);
   };
-  switch (storage_of(a.element)) {
-    case Storage::Number: keep_unremoved(a.num, b.num, out.num); break;
-    case Storage::String: keep_unremoved(a.str, b.str, out.str); break;
-    case Storage::Row: keep_unremoved(a.row, b.row, out.row); break;
+  if (column) {
+    column->visit_list_items([&](const auto& items) {
+      keep_unremoved(ColumnLists<std::decay_t<decltype(items)>>{*column, rows, items}, b.str, out.str);
+    });
+  } else {
+    switch (storage_of(a.element)) {
+      case Storage::Number: keep_unremoved(VecLists<std::vector<double>>{a, a.num}, b.num, out.num); break;
+      case Storage::String: keep_unremoved(VecLists<std::vector<StrId>>{a, a.str}, b.str, out.str); break;
+      case Storage::Row: keep_unremoved(VecLists<std::vector<std::int32_t>>{a, a.row}, b.row, out.row); break;
+    }
   }
   if (any_missing) out.present = std::move(present);
   return out;
@@ -1341,17 +1409,34 @@ Vec Evaluator::call(const Node& node, const Frame& frame) {
         sorted_values(0);
       }
       const std::vector<double>& sorted = kept ? *kept : own;
+      // From how many values are at or below x (std::upper_bound's place of x).
+      auto set_rank = [&](std::size_t i, std::size_t at_or_below) {
+        out.num[i] = f == Function::PercentileRank
+                         ? static_cast<double>(at_or_below) / static_cast<double>(sorted.size())
+                         : static_cast<double>(sorted.size() - at_or_below) + 1;
+      };
+      if (shared && !value.constant && n >= kMergeRanksLanes && sorted.size() >= kMergeRanksLanes) {
+        // Many lanes against one long list (every account's revenue among all accounts'): a
+        // binary search per lane misses the cache at nearly every step. The lanes' values,
+        // sorted, are merged with the list in one pass instead.
+        std::vector<std::pair<double, std::uint32_t>> lanes_by_value;
+        lanes_by_value.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+          if (!std::isnan(value.num[i])) lanes_by_value.emplace_back(value.num[i], static_cast<std::uint32_t>(i));
+        }
+        std::sort(lanes_by_value.begin(), lanes_by_value.end());
+        std::size_t at_or_below = 0;
+        for (const auto& [x, i] : lanes_by_value) {
+          while (at_or_below < sorted.size() && sorted[at_or_below] <= x) ++at_or_below;
+          set_rank(i, at_or_below);
+        }
+        return out;
+      }
       for (std::size_t i = 0; i < n; ++i) {
         if (!shared) sorted_values(i);
         double x = value.num[value.at(i)];
         if (std::isnan(x) || sorted.empty()) continue;
-        if (f == Function::PercentileRank) {
-          auto at_or_below = std::upper_bound(sorted.begin(), sorted.end(), x) - sorted.begin();
-          out.num[i] = static_cast<double>(at_or_below) / static_cast<double>(sorted.size());
-        } else {
-          auto above = sorted.end() - std::upper_bound(sorted.begin(), sorted.end(), x);
-          out.num[i] = static_cast<double>(above) + 1;
-        }
+        set_rank(i, static_cast<std::size_t>(std::upper_bound(sorted.begin(), sorted.end(), x) - sorted.begin()));
       }
       return out;
     }

@@ -86,16 +86,10 @@ bool Column::missing_at(std::size_t row) const {
 StrId* Column::copy_list(std::size_t row, StrId* out) const {
   if (const auto* items = list_override(row)) return std::copy(items->begin(), items->end(), out);
   const std::uint32_t begin = list_offsets[row], end = list_offsets[row + 1];
-  switch (code_width) {
-    case 1:
-      for (std::uint32_t i = begin; i < end; ++i) *out++ = dictionary[codes8[i]];
-      return out;
-    case 2:
-      for (std::uint32_t i = begin; i < end; ++i) *out++ = dictionary[codes16[i]];
-      return out;
-    default:
-      return std::copy(list_items.begin() + begin, list_items.begin() + end, out);
-  }
+  return visit_list_items([&](const auto& items) {
+    for (std::uint32_t i = begin; i < end; ++i) *out++ = items[i];
+    return out;
+  });
 }
 
 StrId Column::unresolved_at(std::size_t row) const {

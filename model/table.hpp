@@ -90,6 +90,11 @@ struct Column {
   }
   /// Writes the list_size(row) items of a TextList row to `out`; returns the end of what it wrote.
   StrId* copy_list(std::size_t row, StrId* out) const;
+  /// Calls `read(items)` with a TextList column's items, indexed like list_items (through
+  /// list_offsets), as one array or an EncodedStrings: a loop over millions of rows without a
+  /// branch per item on the encoding. Rows in list_overrides are not among them.
+  template <typename Read>
+  decltype(auto) visit_list_items(Read&& read) const;
   /// The items of a TextList row, decoded into `scratch` when the items are encoded (valid while
   /// the column is unchanged and, then, while `scratch` is).
   [[nodiscard]] std::span<const StrId> list_at(std::size_t row, std::vector<StrId>& scratch) const {
@@ -221,6 +226,15 @@ struct EncodedStrings {
   const StrId* dictionary = nullptr;
   [[nodiscard]] StrId operator[](std::size_t row) const { return dictionary[codes[row]]; }
 };
+
+template <typename Read>
+decltype(auto) Column::visit_list_items(Read&& read) const {
+  switch (code_width) {
+    case 1: return read(EncodedStrings<std::uint8_t>{codes8.data(), dictionary.data()});
+    case 2: return read(EncodedStrings<std::uint16_t>{codes16.data(), dictionary.data()});
+    default: return read(list_items.data());
+  }
+}
 
 /// The strings of a Text, Enum or Ref column, or of a table's ids, row by row, whichever way the
 /// column keeps them (see Column::strings_compacted and Column::code_width). Cheap to copy; valid

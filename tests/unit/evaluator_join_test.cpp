@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <unistd.h>
 
@@ -73,6 +76,15 @@ TEST(KeyIndex, EmptyInputAnswersNothing) {
 }
 
 // ---- Indexed joins against the scan, through the evaluator ----------------------------------
+
+/// Prepares the pack at `rules` and loads `data` into `pipeline` (its exit_code says how it went).
+void load_pipeline(const fs::path& rules, const fs::path& data, cli::Pipeline& pipeline) {
+  cli::PipelineOptions options;
+  options.pack_paths = {rules.string()};
+  options.data_dir = data.string();
+  cli::prepare(options, pipeline);
+  if (pipeline.exit_code == cli::kExitClean) cli::load_data(options, pipeline);
+}
 
 constexpr const char* kUsers = R"({"id":"u1","name":"Ann","role":"support","team":"A","manager_id":null,"active":true}
 {"id":"u2","name":"Ben","role":"support","team":"A","manager_id":"u1","active":true}
@@ -172,12 +184,8 @@ class IndexedJoins : public ::testing::Test {
 
   /// Every finding with its message and evidence, and each rule's counts.
   std::string run(bool shortcuts) {
-    cli::PipelineOptions options;
-    options.pack_paths = {(dir_ / "joins.rules").string()};
-    options.data_dir = (dir_ / "data").string();
     cli::Pipeline pipeline;
-    cli::prepare(options, pipeline);
-    if (pipeline.exit_code == cli::kExitClean) cli::load_data(options, pipeline);
+    load_pipeline(dir_ / "joins.rules", dir_ / "data", pipeline);
     EXPECT_EQ(pipeline.exit_code, cli::kExitClean);
     if (pipeline.exit_code != cli::kExitClean) return {};
     engine::EvalOptions eval;
@@ -215,6 +223,85 @@ TEST_F(IndexedJoins, GiveTheFindingsOfTheScan) {
        }) {
     EXPECT_NE(indexed.find(expected), std::string::npos) << expected << "\nnot in:\n" << indexed;
   }
+}
+
+// ---- Ranks over many lanes ----------------------------------------------------------------------
+
+// rank() and percentile_rank() of every account's revenue among all accounts' revenues: past
+// kMergeRanksLanes lanes the evaluator merges the sorted lanes with the sorted list instead of a
+// binary search per lane. Ties, missing revenues and both sides of the threshold must give what
+// counting by hand gives.
+TEST(EvaluatorRanks, ManyLanesRankAsCountingDoes) {
+  const fs::path dir = fs::temp_directory_path() / ("rapport_rank_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir / "data");
+  std::ofstream(dir / "ranks.rules") << R"(pack ranks
+  version "0.1.0"
+
+rule ranked
+  title    "Ranked"
+  severity info
+  for each account in accounts
+  let share    = percentile_rank(account.annual_revenue, annual_revenue of accounts)
+  let position = rank(account.annual_revenue, annual_revenue of accounts)
+  when share >= 0
+  message "{position} {share}"
+end
+)";
+  for (const std::size_t count : {std::size_t{1000}, std::size_t{40000}}) {
+    std::vector<double> revenue(count);
+    {
+      std::ofstream accounts(dir / "data" / "accounts.jsonl");
+      std::uint64_t state = 12345;
+      for (std::size_t i = 0; i < count; ++i) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        const auto draw = static_cast<int>((state >> 33) % 5000);  // many ties
+        revenue[i] = draw % 97 == 0 ? std::nan("") : draw * 10.0;
+        accounts << "{\"id\":\"a" << i << "\",\"name\":\"A\",\"annual_revenue\":";
+        if (std::isnan(revenue[i])) {
+          accounts << "null}\n";
+        } else {
+          accounts << revenue[i] << "}\n";
+        }
+      }
+    }
+    std::vector<double> sorted;
+    for (double r : revenue) {
+      if (!std::isnan(r)) sorted.push_back(r);
+    }
+    std::sort(sorted.begin(), sorted.end());
+    std::map<std::string, std::string> expected;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (std::isnan(revenue[i])) continue;
+      const auto at_or_below = static_cast<std::size_t>(std::upper_bound(sorted.begin(), sorted.end(), revenue[i]) - sorted.begin());
+      expected["a" + std::to_string(i)] = std::to_string(sorted.size() - at_or_below + 1) + " " +
+                                          std::to_string(static_cast<double>(at_or_below) / static_cast<double>(sorted.size()));
+    }
+
+    cli::Pipeline pipeline;
+    load_pipeline(dir / "ranks.rules", dir / "data", pipeline);
+    ASSERT_EQ(pipeline.exit_code, cli::kExitClean);
+    engine::EvalOptions eval;
+    eval.as_of = *model::parse_date("2026-11-01");
+    const auto result = cli::evaluate_all(pipeline, eval);
+    ASSERT_EQ(result.findings.size(), expected.size()) << count;
+    for (const auto& f : result.findings) {
+      const auto it = expected.find(f.subject_id);
+      ASSERT_NE(it, expected.end()) << f.subject_id;
+      // The rank as the message writes it; the share from the evidence, as the evaluator kept it.
+      const std::string message = f.message.str();
+      const auto space = message.find(' ');
+      ASSERT_NE(space, std::string::npos) << message;
+      const std::string& want = it->second;
+      const auto want_space = want.find(' ');
+      EXPECT_EQ(message.substr(0, space), want.substr(0, want_space)) << f.subject_id;
+      double share = -1;
+      for (const auto e : f.evidence) {
+        if (e.name == "share") share = std::stod(std::string(e.json));
+      }
+      EXPECT_NEAR(share, std::stod(want.substr(want_space + 1)), 1e-6) << f.subject_id;
+    }
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace
