@@ -1,7 +1,6 @@
 #include "engine/findings.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <iterator>
