@@ -224,10 +224,13 @@ TEST(ConcurrentFetchTest, TheRequestRateHoldsAcrossWorkers) {
   ASSERT_EQ(report.exit_code, source::kFetchOk) << report.error;
   ASSERT_EQ(org.arrivals.size(), 15u);  // the token and 14 pages
   // 25 a second with a burst of one: 14 gaps of 40 ms, whichever worker sends. Four buckets
-  // of their own would allow four requests at once.
+  // of their own would allow four requests at once (about 40 ms for any five in a row). The
+  // arrival times are taken by the server, so a request that reaches it late shortens the window
+  // that starts with it: a loaded CI host delayed one by 32 ms. Each window of four gaps is
+  // allowed one gap of such lateness, which still tells one shared bucket from four.
   EXPECT_GE(org.arrivals.back() - org.arrivals.front(), 14 * 40ms - 30ms);
   for (std::size_t i = 4; i < org.arrivals.size(); ++i) {
-    EXPECT_GE(org.arrivals[i] - org.arrivals[i - 4], 4 * 40ms - 30ms) << i;
+    EXPECT_GE(org.arrivals[i] - org.arrivals[i - 4], 3 * 40ms) << i;
   }
   fs::remove_all(dir);
 }
