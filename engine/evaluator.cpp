@@ -1148,13 +1148,38 @@ const model::Column* Evaluator::list_column_here(const Node& node, const Frame& 
   return column;
 }
 
+namespace {
+
+/// True when `a` and `b` are the same simple operand: the same variable, let, parameter, or the
+/// same field or link of the same operand. Anything else is "not known to be the same".
+bool same_operand(const Node& a, const Node& b) {
+  if (a.op != b.op || a.level != b.level) return false;
+  switch (a.op) {
+    case Op::Var: return true;
+    case Op::LetRef:
+    case Op::Param: return a.slot == b.slot;
+    case Op::Field:
+    case Op::Navigate:
+      return a.entity == b.entity && a.field == b.field && a.args.size() == 1 && b.args.size() == 1 &&
+             same_operand(a.args[0], b.args[0]);
+    default: return false;
+  }
+}
+
+}  // namespace
+
 Vec Evaluator::except(const Node& node, const Frame& frame) {
+  // `L except (L except M)` is how the language spells an intersection: the items of L that are
+  // in M, missing when L or M is. Kept in one pass over L, without the inner list (at 1M
+  // accounts the inner one holds nearly every topic of 6.8 M activities).
+  const bool intersect = node.args[1].op == Op::Except && same_operand(node.args[0], node.args[1].args[0]);
+  const Node& removed = intersect ? node.args[1].args[1] : node.args[1];
   // A TextList field on the left is read from its column (see ColumnLists); anything else, and
   // fields evaluated in an outer frame (kept in its cache), is evaluated first.
   const model::Column* column = list_column_here(node.args[0], frame);
   Vec a = column ? Vec{} : eval(node.args[0], frame);
   Vec rows = column ? eval(node.args[0].args[0], frame) : Vec{};
-  Vec b = eval(node.args[1], frame);
+  Vec b = eval(removed, frame);
   const bool a_constant = column ? rows.constant : a.constant;
   Vec out;
   out.kind = Kind::List;
@@ -1187,7 +1212,9 @@ Vec Evaluator::except(const Node& node, const Frame& frame) {
           const auto item = a_lists[ka];
           std::size_t kb = b_begin;
           while (kb < b_end && !(b_items[kb] == item)) ++kb;
-          if (kb == b_end) kept[count++] = item;
+          // An intersection keeps what the inner `except` would have removed, and a missing
+          // number (equal to nothing, so never removed by either) as the two passes would.
+          if (intersect ? (kb != b_end || !(item == item)) : kb == b_end) kept[count++] = item;
         }
       }
       out.off[i + 1] = static_cast<std::uint32_t>(count);
