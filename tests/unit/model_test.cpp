@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -110,6 +111,67 @@ TEST(ModelTime, EveryDayAgreesWithTheCalendarArithmetic) {
   EXPECT_FALSE(parse_date("2100-02-29"));
   EXPECT_TRUE(parse_date("2196-02-29"));
   EXPECT_EQ(*parse_date("1900-01-01"), -25567 * 86400.0);
+}
+
+// The 20-byte form `YYYY-MM-DDTHH:MM:SSZ` has a fast path (16 bytes checked at once); the same
+// instant written with `+00:00` takes the general one. Every byte of many timestamps replaced by
+// digits, separators and other bytes must be accepted or refused alike, with the same value.
+TEST(ModelTime, TheFastFormAgreesWithTheGeneralOne) {
+  std::size_t accepted = 0, refused = 0;
+  auto agree = [&](const std::string& z_form) {
+    ASSERT_EQ(z_form.size(), 20u);
+    const std::string offset_form = z_form.substr(0, 19) + "+00:00";
+    const std::optional<double> fast = parse_timestamp(z_form);
+    const std::optional<double> general = parse_timestamp(offset_form);
+    if (z_form[19] != 'Z') return;  // only the general path reads such a string
+    ASSERT_EQ(fast.has_value(), general.has_value()) << z_form;
+    if (fast) {
+      EXPECT_EQ(*fast, *general) << z_form;
+      ++accepted;
+    } else {
+      ++refused;
+    }
+  };
+  const std::string replacements = "0123456789-T:Z /.+\x7f\x80\xff" "aA";
+  for (const char* stamp : {"2026-03-01T09:30:15Z", "1900-01-01T00:00:00Z", "2199-12-31T23:59:60Z", "1899-12-31T23:59:59Z",
+                            "2200-01-01T00:00:00Z", "2024-02-29T12:00:00Z", "2100-02-28T00:00:00Z", "0000-01-01T00:00:00Z",
+                            "9999-12-31T23:59:59Z"}) {
+    const std::string base = stamp;
+    agree(base);
+    for (std::size_t at = 0; at < base.size(); ++at) {
+      for (const char c : replacements) {
+        std::string mutated = base;
+        mutated[at] = c;
+        agree(mutated);
+      }
+    }
+  }
+  // Every day of a few years and every hour, minute and second value around the limits.
+  for (const int year : {1900, 1970, 2026, 2199, 2200}) {
+    for (unsigned month = 0; month <= 13; ++month) {
+      for (unsigned day = 0; day <= 32; ++day) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%04d-%02u-%02uT23:59:59Z", year, month, day);
+        agree(text);
+      }
+    }
+  }
+  for (unsigned value = 0; value <= 99; ++value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "2026-03-01T%02u:00:00Z", value);
+    agree(text);
+    std::snprintf(text, sizeof text, "2026-03-01T00:%02u:00Z", value);
+    agree(text);
+    std::snprintf(text, sizeof text, "2026-03-01T00:00:%02uZ", value);
+    agree(text);
+  }
+  EXPECT_GT(accepted, 1000u);
+  EXPECT_GT(refused, 1000u);
+  // A timestamp ending a buffer exactly (the fast path reads only its 20 bytes).
+  const std::string exact = "2026-03-01T09:30:15Z";
+  std::unique_ptr<char[]> tight(new char[exact.size()]);
+  std::memcpy(tight.get(), exact.data(), exact.size());
+  EXPECT_EQ(*parse_timestamp(std::string_view(tight.get(), exact.size())), 20513 * 86400.0 + 9 * 3600 + 30 * 60 + 15);
 }
 
 TEST(ModelTime, FormatsDurationsAsWritten) {
