@@ -132,6 +132,14 @@ class LocalPool {
   std::size_t mask_ = 0;
 };
 
+/// True when `after` comes strictly after `before` in id order: ids compared as runs of digits
+/// and runs of other bytes, a run of digits before any other run; digit runs by their value,
+/// then by their count of leading zeros; other runs byte by byte, a run that is a prefix of the
+/// other first. Distinct ids never compare equal (the runs spell the id back), so ids that each
+/// come after the one before are distinct. In this order `act-9-2` < `act-9-10` < `act-10-1`,
+/// as exports number records.
+bool ids_ascend(std::string_view before, std::string_view after);
+
 /// True when `text` is valid UTF-8 (fast path for ASCII).
 bool valid_utf8(std::string_view text);
 /// A value for a message: control characters and invalid UTF-8 escaped as \xNN, cut at ~60 bytes.

@@ -45,6 +45,12 @@ struct FileState {
   bool id_column = false;  // `id` was requested as a field: also give it a Text column
   bool label_ids = false;  // the ids go to Table::label_ids (LoadOptions::label_id_entities)
   bool reserved = false;   // reserve_for_file() ran (after the first merged chunk)
+  /// Label ids: every id so far came after the one before in id order (ids_ascend()), so they
+  /// are distinct without looking them up. Exports usually list records by id; the first id
+  /// out of order puts the earlier ones into label_rows_, and the file goes on with lookups.
+  bool ids_ascending = true;
+  std::string last_id;
+  std::size_t expected_rows = 0;  // reserve_for_file()'s estimate of the file's rows
   // merge state
   std::size_t expected_start = 0;   // where the next chunk must start to be valid (CSV)
   std::uint64_t line_at_expected = 1;
@@ -460,8 +466,18 @@ class Loader {
     for (std::size_t r = 0; r < rows; ++r) {
       const auto row = static_cast<std::int32_t>(base_rows + kept);
       if (state.label_ids) {
-        if (r + kPrefetchAhead < rows) label_rows_.prefetch(id_texts[out->ids[r + kPrefetchAhead]].hash);
         const ChunkOut::IdText& id = id_texts[out->ids[r]];
+        if (state.ids_ascending) {
+          if (table.label_ids.size() == 0 || ids_ascend(state.last_id, id.text)) {
+            table.label_ids.push_back(id.text);
+            state.last_id.assign(id.text);
+            kept_local_.push_back(static_cast<std::uint32_t>(r));
+            ++kept;
+            continue;
+          }
+          index_label_ids(state);
+        }
+        if (r + kPrefetchAhead < rows) label_rows_.prefetch(id_texts[out->ids[r + kPrefetchAhead]].hash);
         const std::int32_t first = label_rows_.find_or_add(id.hash, row, [&](std::int32_t earlier) {
           id_scratch_.clear();
           table.label_ids.append_to(id_scratch_, static_cast<std::size_t>(earlier));
@@ -492,6 +508,21 @@ class Loader {
     report_progress(state, std::max(out->end_pos, chunk_end));
   }
 
+  /// The label ids merged so far into label_rows_ (they are distinct: they ascended), for a file
+  /// whose ids stopped ascending.
+  void index_label_ids(FileState& state) {
+    state.ids_ascending = false;
+    state.last_id = std::string();
+    const model::FrontCodedStrings& ids = state.table->label_ids;
+    label_rows_.reserve(std::max(state.expected_rows, ids.size() + 1));
+    for (std::size_t row = 0; row < ids.size(); ++row) {
+      id_scratch_.clear();
+      ids.append_to(id_scratch_, row);
+      label_rows_.find_or_add(hash_bytes(id_scratch_.data(), id_scratch_.size()), static_cast<std::int32_t>(row),
+                              [](std::int32_t) { return false; });
+    }
+  }
+
   using StrIdRef = model::StrId;
 
   /// After the first chunk of a file: sizes the table's vectors, and the shared string pool, for
@@ -510,7 +541,7 @@ class Loader {
     };
     const std::size_t total_rows = extrapolate(rows);
     model::Table& table = *state.table;
-    if (state.label_ids) label_rows_.reserve(total_rows);
+    if (state.label_ids) state.expected_rows = total_rows;  // label_rows_ only if ids come out of order
     else table.ids.reserve(total_rows);
     table.source_lines.reserve(total_rows);
     for (const model::Column& local : out.columns) {

@@ -424,6 +424,43 @@ bool parse_bool_text(std::string_view text, double& value) {
   return false;
 }
 
+bool ids_ascend(std::string_view before, std::string_view after) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  std::size_t i = 0, j = 0;
+  const std::size_t m = before.size(), n = after.size();
+  // Both at the start of a run.
+  while (i < m && j < n) {
+    const bool a_digits = digit(before[i]), b_digits = digit(after[j]);
+    if (a_digits != b_digits) return a_digits;  // a digit run comes first
+    if (!a_digits) {
+      // Byte by byte to the end of the shorter run; the run that ends first is the smaller.
+      for (;;) {
+        const bool a_end = i == m || digit(before[i]), b_end = j == n || digit(after[j]);
+        if (a_end || b_end) {
+          if (a_end != b_end) return a_end;
+          break;
+        }
+        if (before[i] != after[j]) return static_cast<unsigned char>(before[i]) < static_cast<unsigned char>(after[j]);
+        ++i;
+        ++j;
+      }
+      continue;
+    }
+    std::size_t a_zeros = 0, b_zeros = 0;
+    while (i < m && before[i] == '0') ++i, ++a_zeros;
+    while (j < n && after[j] == '0') ++j, ++b_zeros;
+    std::size_t a_end = i, b_end = j;
+    while (a_end < m && digit(before[a_end])) ++a_end;
+    while (b_end < n && digit(after[b_end])) ++b_end;
+    if (a_end - i != b_end - j) return a_end - i < b_end - j;  // fewer significant digits: smaller
+    for (; i < a_end; ++i, ++j) {
+      if (before[i] != after[j]) return before[i] < after[j];
+    }
+    if (a_zeros != b_zeros) return a_zeros < b_zeros;
+  }
+  return i == m && j < n;  // a prefix of runs comes first
+}
+
 bool parse_timestamp_value(std::string_view text, double& value) {
   auto parsed = model::parse_date_or_timestamp(text);
   if (!parsed) return false;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "engine/load/internal.hpp"
@@ -102,6 +103,64 @@ TEST(LoadLocalPool, ClearedManyTimesForgetsEveryEarlierChunk) {
     ASSERT_EQ(pool.intern(mine), 0u) << chunk;
     ASSERT_EQ(pool.size(), 2u) << chunk;
     pool.clear();
+  }
+}
+
+// ---- Id order (the merge skips looking up label ids that ascend) ------------------------------
+
+/// The id order spelled out: the id as runs, a digit run as (0, significant digits' count,
+/// significant digits, leading zeros), another run as (1, its bytes); runs compared in turn.
+std::vector<std::tuple<int, std::size_t, std::string, std::size_t>> id_runs(const std::string& id) {
+  std::vector<std::tuple<int, std::size_t, std::string, std::size_t>> runs;
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  for (std::size_t i = 0; i < id.size();) {
+    std::size_t end = i;
+    while (end < id.size() && digit(id[end]) == digit(id[i])) ++end;
+    const std::string run = id.substr(i, end - i);
+    if (digit(id[i])) {
+      const std::size_t zeros = std::min(run.find_first_not_of('0'), run.size());
+      runs.emplace_back(0, run.size() - zeros, run.substr(zeros), zeros);
+    } else {
+      runs.emplace_back(1, 0, run, 0);
+    }
+    i = end;
+  }
+  return runs;
+}
+
+TEST(LoadIdOrder, ExportNumberingAscends) {
+  using load::detail::ids_ascend;
+  const std::vector<std::string> ascending = {"", "0", "00", "1", "01", "2", "9", "10", "010", "99", "100",
+                                              "act-1-1", "act-1-2", "act-1-9", "act-1-10", "act-2-1",
+                                              "act-00000002-11", "act-00000010-1", "act-a", "act-b", "b", "ba"};
+  for (std::size_t k = 0; k < ascending.size(); ++k) {
+    for (std::size_t l = 0; l < ascending.size(); ++l) {
+      EXPECT_EQ(ids_ascend(ascending[k], ascending[l]), k < l) << ascending[k] << " then " << ascending[l];
+    }
+  }
+}
+
+// Random ids over a few bytes, digits and non-digits mixed: ids_ascend() is the order of their runs,
+// never true for equal ids, and exactly one way for distinct ones.
+TEST(LoadIdOrder, IsTheOrderOfTheRunsAndTotal) {
+  using load::detail::ids_ascend;
+  std::mt19937 random(7);
+  const std::string alphabet = "0019a-b\xff";
+  auto draw = [&] {
+    std::string id(random() % 7, ' ');
+    for (char& c : id) c = alphabet[random() % alphabet.size()];
+    return id;
+  };
+  // Bytes compare as unsigned in both, as std::string's compare does.
+  for (int k = 0; k < 200000; ++k) {
+    const std::string a = draw(), b = draw();
+    const bool expected = id_runs(a) < id_runs(b);
+    ASSERT_EQ(ids_ascend(a, b), expected) << '"' << a << "\" then \"" << b << '"';
+    if (a == b) {
+      ASSERT_FALSE(ids_ascend(b, a));
+    } else {
+      ASSERT_NE(ids_ascend(a, b), ids_ascend(b, a)) << '"' << a << "\" and \"" << b << '"';
+    }
   }
 }
 

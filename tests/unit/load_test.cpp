@@ -1243,6 +1243,42 @@ TEST(LoadBad, LabelIdsReadAndWordDuplicatesAsInternedIds) {
   }
 }
 
+// Label ids in export order (act-N-1, act-N-2, ..., act-N-10) are known distinct without being
+// looked up; the first id out of that order makes the merge look up every id from then on, and
+// a duplicate of an id many chunks back is still found, with its first line.
+TEST(LoadBad, AscendingLabelIdsThenADuplicateManyChunksBack) {
+  TempDir dir;
+  dir.write("accounts.jsonl", "{\"id\":\"acc-1\"}\n{\"id\":\"acc-2\"}\n");
+  std::string activities;
+  std::vector<std::string> kept;
+  for (int account = 1; account <= 4; ++account) {
+    for (int n = 1; n <= 12; ++n) {  // -10 after -9: ascending as numbers, not as bytes
+      const std::string id = "act-" + std::to_string(account) + "-" + std::to_string(n);
+      activities += "{\"id\":\"" + id + "\",\"account_id\":\"acc-1\"}\n";
+      kept.push_back(id);
+    }
+  }
+  activities += "{\"id\":\"act-1-3\",\"account_id\":\"acc-2\"}\n";    // line 49: out of order, a duplicate
+  activities += "{\"id\":\"act-5-1\",\"account_id\":\"acc-2\"}\n";    // line 50: new
+  activities += "{\"id\":\"act-2-10\",\"account_id\":\"acc-2\"}\n";   // line 51: a duplicate again
+  activities += "{\"id\":\"act-0005-1\",\"account_id\":\"acc-2\"}\n";  // line 52: new (another spelling)
+  kept.push_back("act-5-1");
+  kept.push_back("act-0005-1");
+  dir.write("activities.jsonl", activities);
+  Fields fields{{"accounts", {}}, {"activities", {"account_id"}}};
+  const std::set<std::string> labels{"activities"};
+  for (const unsigned threads : {1u, 2u}) {
+    auto labelled = load_dir(dir.str(), &fields, load::BadRecordPolicy::Skip, threads, 150, false, true, labels);
+    ASSERT_TRUE(labelled->ok);
+    EXPECT_EQ(join(diagnostics(labelled->sink, dir.str())),
+              "warning DAT6006 activities.jsonl:49 activities: duplicate id \"act-1-3\" (first at line 3)\n"
+              "warning DAT6006 activities.jsonl:51 activities: duplicate id \"act-2-10\" (first at line 22)\n");
+    const model::Table& acts = *labelled->dataset->table("activities");
+    ASSERT_EQ(acts.size(), kept.size());
+    for (std::size_t row = 0; row < kept.size(); ++row) EXPECT_EQ(model::id_of(*labelled->dataset, acts, row), kept[row]);
+  }
+}
+
 // Timing on the 100k-account data set (generate it once into /tmp/crm100k):
 //   ./rapport_unit_tests --gtest_also_run_disabled_tests --gtest_filter='LoadBench*'
 TEST(LoadBench, DISABLED_Typical100kJsonl) {
