@@ -468,6 +468,9 @@ class Loader {
       if (state.label_ids) {
         const ChunkOut::IdText& id = id_texts[out->ids[r]];
         if (state.ids_ascending) {
+          // The ids' text is in the mapped file, parsed long ago by a worker: out of the cache.
+          constexpr std::size_t kTextAhead = 32;
+          if (r + kTextAhead < rows) model::prefetch_for_read(id_texts[out->ids[r + kTextAhead]].text.data());
           if (table.label_ids.size() == 0 || ids_ascend(state.last_id, id.text)) {
             table.label_ids.push_back(id.text);
             state.last_id.assign(id.text);

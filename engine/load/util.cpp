@@ -426,7 +426,20 @@ bool parse_bool_text(std::string_view text, double& value) {
 
 bool ids_ascend(std::string_view before, std::string_view after) {
   auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  std::size_t i = 0, j = 0;
+  // Consecutive ids share most of their bytes (`act-00000001-`): the order is decided in the run
+  // where they first differ, so the comparison starts there, at the start of its digit run (a
+  // run of other bytes compares byte by byte, so starting inside one is the same).
+  std::size_t i = 0;
+  const std::size_t common = std::min(before.size(), after.size());
+  for (; i + 8 <= common; i += 8) {
+    std::uint64_t a, b;
+    std::memcpy(&a, before.data() + i, 8);
+    std::memcpy(&b, after.data() + i, 8);
+    if (a != b) break;
+  }
+  while (i < common && before[i] == after[i]) ++i;
+  while (i > 0 && digit(before[i - 1])) --i;
+  std::size_t j = i;
   const std::size_t m = before.size(), n = after.size();
   // Both at the start of a run.
   while (i < m && j < n) {
