@@ -438,6 +438,13 @@ bool ids_ascend(std::string_view before, std::string_view after) {
     if (a != b) break;
   }
   while (i < common && before[i] == after[i]) ++i;
+  if (i < common && digit(before[i]) && digit(after[i])) {
+    // Digit runs of one length (act-00000001-2 then -3) compare as numbers as they do as bytes.
+    std::size_t a_end = i + 1, b_end = i + 1;
+    while (a_end < before.size() && digit(before[a_end])) ++a_end;
+    while (b_end < after.size() && digit(after[b_end])) ++b_end;
+    if (a_end == b_end) return before[i] < after[i];
+  }
   while (i > 0 && digit(before[i - 1])) --i;
   std::size_t j = i;
   const std::size_t m = before.size(), n = after.size();
