@@ -314,6 +314,11 @@ class Evaluator {
   /// The column of a TextList field evaluated in this frame, which an operator may read in place
   /// (ColumnLists), or nullptr.
   const model::Column* list_column_here(const Node& node, const Frame& frame) const;
+  /// The loaded column a Field or Navigate node reads, or nullptr.
+  const model::Column* field_column(const Node& node) const {
+    const model::Table* table = data_.table(node.entity);
+    return table ? table->column(node.field) : nullptr;
+  }
   Vec missing_test(const Node& node, const Frame& frame);
   Vec within(const Node& node, const Frame& frame);
   Vec make_list(const Node& node, const Frame& frame);
@@ -600,7 +605,7 @@ Vec Evaluator::field(const Node& node, const Frame& frame) {
     }
     return out;
   }
-  const model::Column* column = table ? table->column(node.field) : nullptr;
+  const model::Column* column = field_column(node);
   if (!column) return expand(make_scalar(out.kind, 1), 1);  // not loaded: the engine reports this earlier
   using model::FieldType;
   switch (column->def.type) {
@@ -647,16 +652,17 @@ Vec Evaluator::field(const Node& node, const Frame& frame) {
         out.off[i + 1] = out.off[i] + static_cast<std::uint32_t>(size);
       }
       out.str.resize(out.off[lanes]);
+      if (!column->list_overrides.empty()) {  // what-if copies (live.cpp): row by row
+        for (std::size_t i = 0; i < lanes; ++i) {
+          if (out.present[i]) column->copy_list(static_cast<std::size_t>(rows.row[i]), out.str.data() + out.off[i]);
+        }
+        break;
+      }
       column->visit_list_items([&](const auto& items) {
-        const bool overrides = !column->list_overrides.empty();
         for (std::size_t i = 0; i < lanes; ++i) {
           if (!out.present[i]) continue;
           const auto r = static_cast<std::size_t>(rows.row[i]);
           StrId* to = out.str.data() + out.off[i];
-          if (overrides) {
-            column->copy_list(r, to);
-            continue;
-          }
           for (std::uint32_t k = column->list_offsets[r], e = column->list_offsets[r + 1]; k < e; ++k) *to++ = items[k];
         }
       });
@@ -667,8 +673,7 @@ Vec Evaluator::field(const Node& node, const Frame& frame) {
 
 Vec Evaluator::navigate(const Node& node, const Frame& frame) {
   Vec rows = eval(node.args[0], frame);
-  const model::Table* table = data_.table(node.entity);
-  const model::Column* column = table ? table->column(node.field) : nullptr;
+  const model::Column* column = field_column(node);
   std::size_t lanes = rows.constant ? 1 : frame.lanes;
   Vec out;
   out.kind = Kind::Row;
@@ -1142,8 +1147,7 @@ struct ColumnLists {
 
 const model::Column* Evaluator::list_column_here(const Node& node, const Frame& frame) const {
   if (node.op != Op::Field || node.level != frame.level || node.field == "id") return nullptr;
-  const model::Table* table = data_.table(node.entity);
-  const model::Column* column = table ? table->column(node.field) : nullptr;
+  const model::Column* column = field_column(node);
   if (!column || column->def.type != model::FieldType::TextList || !column->list_overrides.empty()) return nullptr;
   return column;
 }

@@ -62,6 +62,19 @@ constexpr auto kMonthStarts = [] {
   return table;
 }();
 
+enum class TableDay { Day, NotADay, Outside };
+
+/// Days since 1970-01-01 from the month table; Outside for a month the table lacks (a month
+/// number out of range included: the calendar arithmetic then decides).
+inline TableDay table_day(unsigned year, unsigned month, unsigned day, std::int64_t& days) {
+  const std::int64_t index = (static_cast<std::int64_t>(year) - kTableFirstYear) * 12 + month - 1;
+  if (month < 1 || month > 12 || index < 0 || index >= kTableYears * 12) return TableDay::Outside;
+  const MonthStart& start = kMonthStarts[static_cast<std::size_t>(index)];
+  if (day < 1 || day > start.length) return TableDay::NotADay;
+  days = start.days + static_cast<std::int64_t>(day) - 1;
+  return TableDay::Day;
+}
+
 /// `YYYY-MM-DD` at p (10 bytes): days since 1970-01-01.
 inline bool date_at(const char* p, std::int64_t& days) {
   unsigned year = 0, month = 0, day = 0;
@@ -69,13 +82,8 @@ inline bool date_at(const char* p, std::int64_t& days) {
       !digits_at(p + 8, 2, day)) {
     return false;
   }
-  const std::int64_t index = (static_cast<std::int64_t>(year) - kTableFirstYear) * 12 + month - 1;
-  if (month >= 1 && month <= 12 && index >= 0 && index < kTableYears * 12) {
-    const MonthStart& start = kMonthStarts[static_cast<std::size_t>(index)];
-    if (day < 1 || day > start.length) return false;
-    days = start.days + static_cast<std::int64_t>(day) - 1;
-    return true;
-  }
+  const TableDay found = table_day(year, month, day, days);
+  if (found != TableDay::Outside) return found == TableDay::Day;
   if (!valid_date(year, month, day)) return false;
   days = days_from_civil(year, month, day);
   return true;
@@ -132,13 +140,8 @@ inline bool plain_utc_timestamp(const char* p, double& seconds) {
   const unsigned hour = digit(11) * 10 + digit(12);
   const unsigned minute = digit(14) * 10 + digit(15);
   const unsigned second = s1 * 10 + s2;
-  const std::int64_t index = (static_cast<std::int64_t>(year) - kTableFirstYear) * 12 + month - 1;
-  if (month < 1 || month > 12 || index < 0 || index >= kTableYears * 12 || hour > 23 || minute > 59 || second > 60) {
-    return false;
-  }
-  const MonthStart& start = kMonthStarts[static_cast<std::size_t>(index)];
-  if (day < 1 || day > start.length) return false;
-  const std::int64_t days = start.days + static_cast<std::int64_t>(day) - 1;
+  std::int64_t days = 0;
+  if (hour > 23 || minute > 59 || second > 60 || table_day(year, month, day, days) != TableDay::Day) return false;
   seconds = static_cast<double>(days) * kSecondsPerDay + hour * 3600.0 + minute * 60.0 + second;
   return true;
 }
