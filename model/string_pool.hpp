@@ -108,6 +108,20 @@ class StringPool {
   void prefetch(std::uint64_t text_hash) const {
     if (!slots_.empty()) prefetch_for_read(&slots_[home(tag_of(text_hash))]);
   }
+  /// The later stages of batch interning. A string the pool already holds costs three dependent
+  /// misses: its slot, then its view, then its text. Once prefetch() has brought the slot in,
+  /// prefetch_view() hints the view of the string in that slot; once that is in, prefetch_text()
+  /// hints the text. A batch that runs the three stages a few strings apart overlaps the misses.
+  /// Hints only: a string probed further than its home slot is simply not prefetched.
+  void prefetch_view(std::uint64_t text_hash) const {
+    if (const std::uint32_t id1 = home_id1(text_hash)) {
+      const StrId id = id1 - 1;
+      prefetch_for_read(&pages_.get()[id >> kPageBits][id & kPageMask]);
+    }
+  }
+  void prefetch_text(std::uint64_t text_hash) const {
+    if (const std::uint32_t id1 = home_id1(text_hash)) prefetch_for_read(view(id1 - 1).data());
+  }
   /// Makes room for `n` strings in total without rehashing.
   void reserve(std::size_t n);
   /// Drops the hash bits the index keeps beside each id, halving it (134 MB at a million
@@ -153,6 +167,13 @@ class StringPool {
   /// The index position holding `text`, or the empty one where it would go.
   [[nodiscard]] std::size_t locate(std::string_view text, std::uint64_t text_hash) const;
   [[nodiscard]] std::uint32_t id1_at(std::size_t at) const { return narrow_.empty() ? slots_[at].id1 : narrow_[at]; }
+  /// The id + 1 in the home slot of a string with this hash when the slot's tag matches, else 0.
+  [[nodiscard]] std::uint32_t home_id1(std::uint64_t text_hash) const {
+    if (slots_.empty()) return 0;
+    const std::uint32_t tag = tag_of(text_hash);
+    const Slot slot = slots_[home(tag)];
+    return slot.tag == tag ? slot.id1 : 0;
+  }
   [[nodiscard]] std::size_t index_size() const { return narrow_.empty() ? slots_.size() : narrow_.size(); }
   /// view(id) == text, without a call to memcmp for short strings.
   [[nodiscard]] bool holds(StrId id, std::string_view text) const {

@@ -113,16 +113,28 @@ class LocalPool {
  public:
   LocalPool();
   std::uint32_t intern(std::string_view text);
-  /// Forgets all strings, keeping the table's capacity.
+  /// Forgets all strings. The table keeps its capacity unless it is far larger than the strings
+  /// just forgotten needed (one chunk with many distinct strings must not leave every later
+  /// chunk probing, and clearing, a table too large for the cache).
   void clear();
-  [[nodiscard]] std::size_t size() const { return views_.size(); }
-  [[nodiscard]] std::string_view view(std::uint32_t id) const { return views_[id]; }
+  [[nodiscard]] std::size_t size() const { return entries_.size(); }
+  [[nodiscard]] std::string_view view(std::uint32_t id) const {
+    return {text_.data() + entries_[id].offset, entries_[id].size};
+  }
   /// model::StringPool::hash() of the string (computed once, reused when merging).
   [[nodiscard]] std::uint64_t hash(std::uint32_t id) const { return hashes_[id]; }
 
  private:
-  void grow();
-  std::vector<std::string_view> views_;
+  void rehash(std::size_t capacity);
+  /// The strings' text is copied here, one after another: comparing with a string seen before
+  /// then reads this small block, not the string's first occurrence megabytes back in the input
+  /// (a cache miss per repeated string); the merge reads it too.
+  std::vector<char> text_;
+  struct Entry {
+    std::size_t offset = 0;
+    std::size_t size = 0;
+  };
+  std::vector<Entry> entries_;
   std::vector<std::uint64_t> hashes_;  // per local id
   struct Slot {
     std::uint32_t id1 = 0;  // local id + 1, 0 = empty

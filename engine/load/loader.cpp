@@ -428,15 +428,20 @@ class Loader {
     const std::vector<ChunkOut::IdText>& id_texts = out->id_texts;
     global_.resize(distinct);
     id_global_.resize(state.label_ids ? 0 : id_texts.size());
+    // Most of a chunk's strings are already in the shared pool (references, enum values), and
+    // each costs three dependent misses there (slot, view, text): string k's slot is prefetched
+    // kStage * 3 strings ahead, its view kStage * 2 ahead and its text kStage ahead.
     constexpr std::size_t kPrefetchAhead = 8;
-    std::size_t prefetched = 0;  // local strings prefetched
-    std::size_t next = 0;        // next local string to intern
+    constexpr std::size_t kStage = 6;
+    std::size_t slots_hinted = 0, views_hinted = 0, texts_hinted = 0;  // local strings prefetched
+    std::size_t next = 0;                                               // next local string to intern
+    auto hash_of = [&local_pool](std::size_t local) { return local_pool.hash(static_cast<std::uint32_t>(local)); };
     auto intern_locals = [&](std::size_t until) {
-      const std::size_t ahead = std::min(until + kPrefetchAhead, distinct);
-      for (; prefetched < ahead; ++prefetched) strings.prefetch(local_pool.hash(static_cast<std::uint32_t>(prefetched)));
       for (; next < until; ++next) {
-        auto local = static_cast<std::uint32_t>(next);
-        global_[next] = strings.intern(local_pool.view(local), local_pool.hash(local));
+        for (; slots_hinted < std::min(next + 3 * kStage, distinct); ++slots_hinted) strings.prefetch(hash_of(slots_hinted));
+        for (; views_hinted < std::min(next + 2 * kStage, distinct); ++views_hinted) strings.prefetch_view(hash_of(views_hinted));
+        for (; texts_hinted < std::min(next + kStage, distinct); ++texts_hinted) strings.prefetch_text(hash_of(texts_hinted));
+        global_[next] = strings.intern(local_pool.view(static_cast<std::uint32_t>(next)), hash_of(next));
       }
     };
     for (std::size_t k = 0; k < id_global_.size(); ++k) {  // none for label ids

@@ -139,23 +139,38 @@ std::string_view Arena::copy(std::string_view text) {
   return {at, text.size()};
 }
 
+namespace {
+
+constexpr std::size_t kLocalPoolMinSlots = 1024;
+
+/// Slots for `strings` strings at a load factor of at most one half.
+std::size_t local_pool_slots(std::size_t strings) {
+  std::size_t slots = kLocalPoolMinSlots;
+  while (slots < 2 * strings) slots *= 2;
+  return slots;
+}
+
+}  // namespace
+
 void LocalPool::clear() {
-  if (views_.empty()) return;
-  views_.clear();
+  if (entries_.empty()) return;
+  const std::size_t needed = local_pool_slots(entries_.size());
+  entries_.clear();
   hashes_.clear();
-  std::fill(slots_.begin(), slots_.end(), Slot{});
+  text_.clear();
+  if (slots_.size() > 4 * needed) {
+    rehash(needed);  // no strings: an empty table of the size the last chunk needed
+  } else {
+    std::fill(slots_.begin(), slots_.end(), Slot{});
+  }
 }
 
-LocalPool::LocalPool() {
-  slots_.assign(1024, Slot{});
-  mask_ = 1023;
-}
+LocalPool::LocalPool() { rehash(kLocalPoolMinSlots); }
 
-void LocalPool::grow() {
-  std::size_t capacity = slots_.size() * 2;
+void LocalPool::rehash(std::size_t capacity) {
   std::vector<Slot> slots(capacity, Slot{});
   std::size_t mask = capacity - 1;
-  for (std::uint32_t id = 0; id < views_.size(); ++id) {
+  for (std::uint32_t id = 0; id < entries_.size(); ++id) {
     std::uint64_t h = hashes_[id];
     std::size_t at = h & mask;
     while (slots[at].id1) at = (at + 1) & mask;
@@ -172,17 +187,20 @@ std::uint32_t LocalPool::intern(std::string_view text) {
   for (;;) {
     const Slot slot = slots_[at];
     if (!slot.id1) break;
-    if (slot.tag == tag && views_[slot.id1 - 1].size() == text.size() &&
-        same_bytes(views_[slot.id1 - 1].data(), text.data(), text.size())) {
-      return slot.id1 - 1;
+    if (slot.tag == tag) {
+      const Entry& entry = entries_[slot.id1 - 1];
+      if (entry.size == text.size() && same_bytes(text_.data() + entry.offset, text.data(), text.size())) {
+        return slot.id1 - 1;
+      }
     }
     at = (at + 1) & mask_;
   }
-  auto id = static_cast<std::uint32_t>(views_.size());
-  views_.push_back(text);
+  auto id = static_cast<std::uint32_t>(entries_.size());
+  entries_.push_back(Entry{text_.size(), text.size()});
+  text_.insert(text_.end(), text.begin(), text.end());
   hashes_.push_back(h);
   slots_[at] = Slot{id + 1, tag};
-  if (views_.size() * 2 > slots_.size()) grow();
+  if (entries_.size() * 2 > slots_.size()) rehash(slots_.size() * 2);
   return id;
 }
 

@@ -106,6 +106,47 @@ TEST(LoadLocalPool, ClearedManyTimesForgetsEveryEarlierChunk) {
   }
 }
 
+TEST(LoadLocalPool, KeepsItsOwnCopyOfEachString) {
+  // A chunk's strings are views into the input; the pool's views must not depend on them.
+  LocalPool pool;
+  std::string buffer = "acc-00000001 usr-000042";
+  ASSERT_EQ(pool.intern(std::string_view(buffer).substr(0, 12)), 0u);
+  ASSERT_EQ(pool.intern(std::string_view(buffer).substr(13)), 1u);
+  std::fill(buffer.begin(), buffer.end(), 'x');
+  EXPECT_EQ(pool.view(0), "acc-00000001");
+  EXPECT_EQ(pool.view(1), "usr-000042");
+  EXPECT_EQ(pool.intern(std::string("usr-000042")), 1u);
+  EXPECT_EQ(pool.intern(std::string(12, 'x')), 2u);  // the overwritten bytes are a new string
+  EXPECT_EQ(pool.intern(""), 3u);
+  EXPECT_EQ(pool.view(3), "");
+  EXPECT_EQ(pool.hash(0), model::StringPool::hash("acc-00000001"));
+}
+
+TEST(LoadLocalPool, ServesSmallChunksAfterABigOne) {
+  // One chunk with many distinct strings (an accounts file's names, say) grows the table; the
+  // small chunks after it get a table their size back, then a big one grows it again.
+  LocalPool pool;
+  auto chunk = [&pool](int strings, int salt) {
+    pool.clear();
+    for (int round = 0; round < 2; ++round) {  // the second round finds every string
+      for (int i = 0; i < strings; ++i) {
+        const std::string text = "s-" + std::to_string(salt) + "-" + std::to_string(i);
+        ASSERT_EQ(pool.intern(text), static_cast<std::uint32_t>(i)) << strings << " " << salt << " " << round;
+      }
+    }
+    ASSERT_EQ(pool.size(), static_cast<std::size_t>(strings));
+    for (int i = 0; i < strings; i += 97) {
+      EXPECT_EQ(pool.view(static_cast<std::uint32_t>(i)), "s-" + std::to_string(salt) + "-" + std::to_string(i));
+    }
+  };
+  chunk(150000, 0);
+  for (int salt = 1; salt <= 40; ++salt) chunk(salt % 3 ? 300 : 5000, salt);
+  chunk(150000, 41);
+  chunk(10, 42);
+  chunk(0, 43);
+  chunk(2000, 44);
+}
+
 // ---- Id order (the merge skips looking up label ids that ascend) ------------------------------
 
 /// The id order spelled out: the id as runs, a digit run as (0, significant digits' count,
@@ -194,6 +235,41 @@ TEST(LoadStringPool, StringsOfEveryLengthAroundTheWordCompare) {
   EXPECT_EQ(pool.find(std::string(41, 'a')), model::kMissingStr);
   EXPECT_EQ(pool.find(std::string(16, 'c')), model::kMissingStr);
   EXPECT_EQ(pool.size(), texts.size());
+}
+
+TEST(LoadStringPool, PrefetchStagesAreHintsOnly) {
+  // The merge hints a string's slot, then its view, then its text, for strings held or not,
+  // before interning them; the hints must be safe for any hash and change nothing.
+  model::StringPool pool;
+  const std::string held = "usr-000042";
+  const std::string absent = "usr-999999";
+  auto hint = [&pool](const std::string& text) {
+    const std::uint64_t h = model::StringPool::hash(text);
+    pool.prefetch(h);
+    pool.prefetch_view(h);
+    pool.prefetch_text(h);
+  };
+  hint(held);  // an empty pool
+  EXPECT_EQ(pool.intern(held), 0u);
+  std::string long_text(70000, 'l');  // its length is kept before its text
+  EXPECT_EQ(pool.intern(long_text), 1u);
+  for (std::uint64_t h : {std::uint64_t{0}, ~std::uint64_t{0}, model::StringPool::hash(held)}) {
+    pool.prefetch(h);
+    pool.prefetch_view(h);
+    pool.prefetch_text(h);
+  }
+  hint(held);
+  hint(absent);
+  hint(long_text);
+  EXPECT_EQ(pool.intern(held), 0u);
+  EXPECT_EQ(pool.intern(long_text), 1u);
+  EXPECT_EQ(pool.intern(absent), 2u);
+  pool.narrow_index();  // the slots keep ids alone: no tag to match, so no hint
+  hint(held);
+  hint("usr-000043");
+  EXPECT_EQ(pool.intern(held), 0u);
+  EXPECT_EQ(pool.intern("usr-000043"), 3u);
+  EXPECT_EQ(pool.view(1).size(), 70000u);
 }
 
 }  // namespace
