@@ -18,6 +18,7 @@
 
 #include "diag/bytes.hpp"
 #include "diag/codes.hpp"
+#include "model/prefetch.hpp"
 #include "model/schema.hpp"
 #include "model/table.hpp"
 
@@ -112,7 +113,11 @@ inline bool has_backslash(const char* data, std::size_t size) {
 class LocalPool {
  public:
   LocalPool();
-  std::uint32_t intern(std::string_view text);
+  std::uint32_t intern(std::string_view text) { return intern(text, hash_bytes(text.data(), text.size())); }
+  /// Same, with `text_hash == hash_bytes(text)` already computed.
+  std::uint32_t intern(std::string_view text, std::uint64_t text_hash);
+  /// Hints that a string with this hash will be interned soon.
+  void prefetch(std::uint64_t text_hash) const { model::prefetch_for_read(&slots_[text_hash & mask_]); }
   /// Forgets all strings. The table keeps its capacity unless it is far larger than the strings
   /// just forgotten needed (one chunk with many distinct strings must not leave every later
   /// chunk probing, and clearing, a table too large for the cache).
@@ -235,6 +240,36 @@ struct ChunkOut {
     bool bad = false;  // an Enum value not among the enum's values
   };
   std::vector<LastString> last_string;
+  /// Strings read but not yet interned. Interning one the pool holds waits for its slot, a cache
+  /// miss at scale; so a string's slot is prefetched when the string is read, and the record's
+  /// strings are interned together when it ends (intern_pending()), in the order they were read,
+  /// which keeps local ids in first-occurrence order. The row's entry (and the column's last
+  /// string, or the enum value's id) holds kPendingStr until then.
+  struct PendingString {
+    std::string_view text;
+    std::uint64_t hash = 0;
+    std::vector<std::uint32_t>* target = nullptr;  // a column's strings or list items
+    std::size_t index = 0;
+    LastString* last = nullptr;   // the column's last string, or null (list items)
+    std::uint32_t* known = nullptr;  // the enum value's id, or null
+  };
+  std::vector<PendingString> pending;
+  void defer_intern(std::string_view text, std::vector<std::uint32_t>& target, LastString* last, std::uint32_t* known) {
+    const std::uint64_t h = hash_bytes(text.data(), text.size());
+    pool.prefetch(h);
+    pending.push_back(PendingString{text, h, &target, target.size(), last, known});
+  }
+  /// Interns the pending strings and writes their ids where they were left pending. Runs before
+  /// anything that reads the pool's size (take_id), truncates a column, or ends a record.
+  void intern_pending() {
+    for (const PendingString& p : pending) {
+      const std::uint32_t id = pool.intern(p.text, p.hash);
+      (*p.target)[p.index] = id;
+      if (p.last) p.last->id = id;
+      if (p.known) *p.known = id;
+    }
+    pending.clear();
+  }
 
   std::vector<Issue> issues;
   std::size_t bad_records = 0;     // all bad records (kept in `issues` or not)
@@ -249,6 +284,7 @@ struct ChunkOut {
   void truncate(std::size_t row);
   /// Keeps a record's id (see IdText); returns its index for `ids`.
   std::uint32_t take_id(std::string_view text) {
+    intern_pending();
     id_texts.push_back(IdText{text, hash_bytes(text.data(), text.size()), static_cast<std::uint32_t>(pool.size())});
     return static_cast<std::uint32_t>(id_texts.size() - 1);
   }
@@ -279,8 +315,12 @@ bool parse_date_value(std::string_view text, double& value);
 /// ASCII blanks trimmed at both ends.
 std::string_view trim(std::string_view text);
 
-/// The local id of a Text/Enum/Ref value of column `slot` not equal to the column's last one;
-/// `bad`: an Enum value not among the enum's values.
+/// A local id left pending (ChunkOut::PendingString); not a StrId any pool hands out.
+constexpr std::uint32_t kPendingStr = model::kMissingStr - 1;
+
+/// The local id of a Text/Enum/Ref value of column `slot` not equal to the column's last one, or
+/// kPendingStr when the value is left pending (ChunkOut::defer_intern) for the row about to be
+/// pushed; `bad`: an Enum value not among the enum's values.
 std::uint32_t intern_string(ChunkOut& out, std::size_t slot, const model::FieldDef& def, std::string_view text,
                             bool& bad);
 /// The warning for an Enum value not among the enum's values.

@@ -394,7 +394,8 @@ class LineParser {
                                                "a list containing " + got_value(element_type, element.raw_json_token()));
             return false;
           }
-          column.list_items.push_back(out_.pool.intern(text));
+          out_.defer_intern(text, column.list_items, nullptr, nullptr);
+          column.list_items.push_back(kPendingStr);
         }
         column.list_offsets.push_back(static_cast<std::uint32_t>(column.list_items.size()));
         column.list_present.push_back(1);
@@ -471,7 +472,10 @@ class LineParser {
         continue;
       }
       auto s = static_cast<std::size_t>(slot);
-      if (seen_[s]) truncate_column(out_.columns[s], row);  // duplicate key: the last one wins
+      if (seen_[s]) {  // duplicate key: the last one wins
+        out_.intern_pending();  // nothing pending may point at the entry dropped
+        truncate_column(out_.columns[s], row);
+      }
       seen_[s] = 1;
       if (!parse_value(s, field.value(), error)) return false;
     }
@@ -480,6 +484,7 @@ class LineParser {
 
   /// Checks the id and completes the row (fields the record lacks are missing).
   bool finish_record(RecordError& error) {
+    out_.intern_pending();
     if (!have_id_) {
       error.code = diag::Code::MissingId;
       error.message = plan_.entity + (empty_id_ ? ": record has an empty id" : ": record has no id");

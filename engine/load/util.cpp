@@ -180,8 +180,7 @@ void LocalPool::rehash(std::size_t capacity) {
   mask_ = mask;
 }
 
-std::uint32_t LocalPool::intern(std::string_view text) {
-  std::uint64_t h = hash_bytes(text.data(), text.size());
+std::uint32_t LocalPool::intern(std::string_view text, std::uint64_t h) {
   auto tag = static_cast<std::uint32_t>(h >> 32);
   std::size_t at = h & mask_;
   for (;;) {
@@ -322,6 +321,7 @@ void ChunkOut::init(const FilePlan& plan) {
   lines.clear();
   issues.clear();
   fatal.clear();
+  pending.clear();
   bad_records = bad_overflow = enum_warnings = enum_overflow = 0;
   columns.resize(plan.fields.size());
   enum_ids.resize(plan.fields.size());
@@ -334,6 +334,7 @@ void ChunkOut::init(const FilePlan& plan) {
 }
 
 void ChunkOut::truncate(std::size_t row) {
+  intern_pending();  // a rejected record's strings stay in the pool, in order
   if (ids.size() > row) ids.resize(row);
   if (lines.size() > row) lines.resize(row);
   for (auto& column : columns) truncate_column(column, row);
@@ -529,11 +530,15 @@ std::uint32_t intern_string(ChunkOut& out, std::size_t slot, const model::FieldD
   bad = false;
   if (rank < enum_ids.size()) {
     std::uint32_t& known = enum_ids[rank];
-    if (known == model::kMissingStr) known = out.pool.intern(text);
+    if (known == model::kMissingStr) {
+      known = kPendingStr;  // the same value in another column of this record is another slot
+      out.defer_intern(text, out.columns[slot].strings, &out.last_string[slot], &known);
+    }
     return known;
   }
   bad = !enum_ids.empty();
-  return out.pool.intern(text);
+  out.defer_intern(text, out.columns[slot].strings, &out.last_string[slot], nullptr);
+  return kPendingStr;
 }
 
 void warn_enum_value(ChunkOut& out, const model::FieldDef& def, const std::string& entity, std::string_view text,
