@@ -18,6 +18,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <boost/sort/spreadsort/float_sort.hpp>
+
 #include "engine/format.hpp"
 #include "engine/join_index.hpp"
 #include "engine/vector.hpp"
@@ -41,6 +43,24 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 /// rank() and percentile_rank() merge sorted lanes with the list from this many lanes and values
 /// on (below it, a binary search per lane stays in the cache).
 constexpr std::size_t kMergeRanksLanes = 1 << 15;
+
+/// Sorts numbers without NaN ascending with Boost's spreadsort (a radix sort on the doubles' bits
+/// that sorts small buckets by comparison): percentile_rank() over a million revenues sorts them
+/// several times faster than std::sort. -0 comes before +0; they compare equal, so ranks don't
+/// tell.
+void sort_numbers(std::vector<double>& values) { boost::sort::spreadsort::float_sort(values.begin(), values.end()); }
+
+/// Sorts (number, lane) pairs by number (numbers without NaN); the order among equal numbers is
+/// unspecified.
+void sort_by_number(std::vector<std::pair<double, std::uint32_t>>& pairs) {
+  using Pair = std::pair<double, std::uint32_t>;
+  boost::sort::spreadsort::float_sort(
+      pairs.begin(), pairs.end(),
+      [](const Pair& p, unsigned offset) {
+        return boost::sort::spreadsort::float_mem_cast<double, std::int64_t>(p.first) >> offset;
+      },
+      [](const Pair& a, const Pair& b) { return a.first < b.first; });
+}
 
 /// A scope of evaluation: `lanes` lanes, each mapped to a lane of the parent frame.
 struct Frame {
@@ -1425,7 +1445,7 @@ Vec Evaluator::call(const Node& node, const Frame& frame) {
         for (std::size_t k = list.begin(i), e = list.end(i); k < e; ++k) {
           if (!std::isnan(list.num[k])) own.push_back(list.num[k]);
         }
-        std::sort(own.begin(), own.end());
+        sort_numbers(own);
       };
       // A list over the whole run, in an evaluator kept between calls: sorted once.
       const std::vector<double>* kept = nullptr;
@@ -1455,7 +1475,7 @@ Vec Evaluator::call(const Node& node, const Frame& frame) {
         for (std::size_t i = 0; i < n; ++i) {
           if (!std::isnan(value.num[i])) lanes_by_value.emplace_back(value.num[i], static_cast<std::uint32_t>(i));
         }
-        std::sort(lanes_by_value.begin(), lanes_by_value.end());
+        sort_by_number(lanes_by_value);
         std::size_t at_or_below = 0;
         for (const auto& [x, i] : lanes_by_value) {
           while (at_or_below < sorted.size() && sorted[at_or_below] <= x) ++at_or_below;

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <fstream>
+#include <iomanip>
 #include <unistd.h>
 
 #include "cli/pipeline.hpp"
@@ -255,8 +256,10 @@ end
       for (std::size_t i = 0; i < count; ++i) {
         state = state * 6364136223846793005ull + 1442695040888963407ull;
         const auto draw = static_cast<int>((state >> 33) % 5000);  // many ties
-        revenue[i] = draw % 97 == 0 ? std::nan("") : draw * 10.0;
-        accounts << "{\"id\":\"a" << i << "\",\"name\":\"A\",\"annual_revenue\":";
+        // Negative, zero and negative zero (equal to zero), fractions (the lists are radix sorted
+        // on the doubles' bits).
+        revenue[i] = draw % 97 == 0 ? std::nan("") : draw % 89 == 0 ? -0.0 : (draw - 1000) * 10.25;
+        accounts << std::setprecision(17) << "{\"id\":\"a" << i << "\",\"name\":\"A\",\"annual_revenue\":";
         if (std::isnan(revenue[i])) {
           accounts << "null}\n";
         } else {
