@@ -452,6 +452,7 @@ class LineParser {
   bool parse_fields(od::object& object, RecordError& error) {
     const std::size_t row = out_.ids.size();
     std::fill(seen_.begin(), seen_.end(), 0);
+    seen_count_ = 0;
     have_id_ = false;
     empty_id_ = false;
     std::size_t position = 0;
@@ -475,8 +476,10 @@ class LineParser {
       if (seen_[s]) {  // duplicate key: the last one wins
         out_.intern_pending();  // nothing pending may point at the entry dropped
         truncate_column(out_.columns[s], row);
+      } else {
+        seen_[s] = 1;
+        ++seen_count_;
       }
-      seen_[s] = 1;
       if (!parse_value(s, field.value(), error)) return false;
     }
     return true;
@@ -490,8 +493,10 @@ class LineParser {
       error.message = plan_.entity + (empty_id_ ? ": record has an empty id" : ": record has no id");
       return false;
     }
-    for (std::size_t s = 0; s < seen_.size(); ++s) {
-      if (!seen_[s]) out_.columns[s].push_missing();
+    if (seen_count_ < seen_.size()) {  // exports write every key: rarely taken
+      for (std::size_t s = 0; s < seen_.size(); ++s) {
+        if (!seen_[s]) out_.columns[s].push_missing();
+      }
     }
     out_.ids.push_back(id_);
     out_.lines.push_back(line_);
@@ -502,6 +507,7 @@ class LineParser {
   od::parser& parser_;
   ChunkOut& out_;
   std::vector<std::uint8_t> seen_;
+  std::size_t seen_count_ = 0;  // slots set in seen_
   std::vector<std::string> cache_keys_;
   std::vector<int> cache_slots_;
   const char* line_end_ = nullptr;
