@@ -336,6 +336,7 @@ void parse_csv_chunk(const FilePlan& plan, std::size_t start, std::size_t end, s
     out.ids.push_back(out.take_id(id_text));
     out.lines.push_back(line);
   }
+  out.intern_pending();  // every record ended, so nothing is pending: the merge never sees a placeholder
   out.end_pos = pos;
   out.newlines = newlines;
 }

@@ -264,7 +264,7 @@ struct ChunkOut {
   void intern_pending() {
     for (const PendingString& p : pending) {
       const std::uint32_t id = pool.intern(p.text, p.hash);
-      (*p.target)[p.index] = id;
+      if (p.index < p.target->size()) (*p.target)[p.index] = id;  // always, as callers resolve before truncating
       if (p.last) p.last->id = id;
       if (p.known) *p.known = id;
     }

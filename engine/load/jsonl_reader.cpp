@@ -525,6 +525,7 @@ void parse_jsonl_chunk(const FilePlan& plan, std::size_t start, std::size_t end,
   out.start = start;
   LineParser lines(plan, parser, out);
   if (lines.parse_stream(start, end)) {
+    out.intern_pending();  // every record ended, so nothing is pending: the merge never sees a placeholder
     out.end_pos = end;
     return;
   }
@@ -545,6 +546,7 @@ void parse_jsonl_chunk(const FilePlan& plan, std::size_t start, std::size_t end,
     ++line;
     pos = line_end + 1;
   }
+  out.intern_pending();
   out.end_pos = end;
 }
 
