@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -165,6 +167,66 @@ TEST(Fingerprint, SixteenHexDigitsOfTheFnv1aHashZeroPadded) {
   finding.subject_entity = "accounts";
   finding.subject_id = "a4020";
   EXPECT_EQ(finding.fingerprint(), "003976b36d32e3e0");
+}
+
+// The output order is severity (highest first), then pack and rule, then subject id; findings
+// equal in all three keep the order they came in. Parts come grouped by rule with subjects mostly
+// in order, but escalation mixes severities within a rule and a rule over values finds them in any
+// order.
+TEST(SortFindings, SeverityRuleSubjectAndStableAcrossParts) {
+  std::uint64_t state = 42;
+  auto draw = [&state](std::uint64_t bound) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return (state >> 33) % bound;
+  };
+  const std::vector<std::pair<std::string, std::string>> rules = {
+      {"portfolio", "neglected_long_tail"}, {"portfolio", "dunbar_portfolio_limit"}, {"relationships", "cadence"}};
+  std::vector<std::vector<engine::Finding>> parts(5);
+  std::vector<std::tuple<int, std::string, std::string, std::string, std::string>> expected;  // -severity, pack, rule, id, tag
+  int serial = 0;
+  for (auto& part : parts) {
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+      const bool scrambled = r == 2;  // a rule whose subjects come in any order
+      for (int i = 0; i < 400; ++i) {
+        engine::Finding f;
+        f.pack = rules[r].first;
+        f.rule = rules[r].second;
+        f.severity = static_cast<dsl::Severity>(draw(10) == 0 ? 4 : 1 + (r % 3));  // some escalated
+        const int subject = scrambled ? static_cast<int>(draw(300)) : i / 2;  // pairs of equal ids
+        f.subject_id = "acc-" + std::string(subject < 10 ? "00" : subject < 100 ? "0" : "") + std::to_string(subject);
+        f.subject_name = std::to_string(serial++);  // tells findings with equal keys apart
+        expected.emplace_back(-static_cast<int>(f.severity), rules[r].first, rules[r].second, f.subject_id,
+                              f.subject_name);
+        part.push_back(std::move(f));
+      }
+    }
+  }
+  std::stable_sort(expected.begin(), expected.end(), [](const auto& a, const auto& b) {
+    return std::tie(std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a)) <
+           std::tie(std::get<0>(b), std::get<1>(b), std::get<2>(b), std::get<3>(b));
+  });
+  const std::vector<engine::Finding> sorted = engine::sort_findings(parts);
+  ASSERT_EQ(sorted.size(), expected.size());
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    ASSERT_EQ(sorted[i].subject_name, std::get<4>(expected[i])) << i;
+    ASSERT_EQ(sorted[i].subject_id, std::get<3>(expected[i])) << i;
+  }
+  for (const auto& part : parts) EXPECT_TRUE(part.empty());
+
+  // The one-vector form: already in order, left as it is; out of order, the same order.
+  std::vector<engine::Finding> again = sorted;
+  engine::sort_findings(again);
+  for (std::size_t i = 0; i < again.size(); ++i) ASSERT_EQ(again[i].subject_name, sorted[i].subject_name) << i;
+  std::reverse(again.begin(), again.end());
+  engine::sort_findings(again);
+  for (std::size_t i = 1; i < again.size(); ++i) {
+    const auto& a = again[i - 1];
+    const auto& b = again[i];
+    ASSERT_TRUE(a.severity > b.severity || (a.severity == b.severity && (a.pack.str() < b.pack.str() ||
+                                            (a.pack == b.pack && (a.rule.str() < b.rule.str() ||
+                                            (a.rule == b.rule && !(b.subject_id < a.subject_id)))))))
+        << i;
+  }
 }
 
 }  // namespace
