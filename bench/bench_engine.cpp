@@ -1,10 +1,12 @@
 // Micro-benchmarks of the stages: parsing and checking the shipped packs, loading the example
-// export (also in bytes a second), evaluating every shipped rule over it (together, and each rule
+// export (also in bytes a second, and on one thread next to simdjson's own walk over the same
+// files, the floor a JSONL loader built on it cannot go below), evaluating every shipped rule over it (together, and each rule
 // on its own: BM_Rule/<id>), and the evaluator on correlated filters over a shared set at growing
 // sizes, with and without its shared-set shortcuts. End-to-end numbers at scale come from
 // bench/e2e.py (docs/performance.md).
 
 #include <benchmark/benchmark.h>
+#include <simdjson.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -78,8 +80,8 @@ LoadedExamples& examples() {
 }
 
 // Loading alone, in bytes a second: every field the shipped packs read from the example export
-// (or RAPPORT_BENCH_DATA).
-void BM_LoadExamplesPerMB(benchmark::State& state) {
+// (or RAPPORT_BENCH_DATA), with `threads` parsing threads (0: one per core).
+void load_per_mb(benchmark::State& state, unsigned threads) {
   std::int64_t bytes = 0;
   for (const auto& entry : std::filesystem::directory_iterator(*examples().options.data_dir)) {
     bytes += static_cast<std::int64_t>(entry.file_size());
@@ -87,6 +89,7 @@ void BM_LoadExamplesPerMB(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     cli::PipelineOptions options = examples().options;
+    options.load_threads = threads;
     cli::Pipeline pipeline;
     cli::prepare(options, pipeline);
     state.ResumeTiming();
@@ -95,7 +98,70 @@ void BM_LoadExamplesPerMB(benchmark::State& state) {
   }
   state.SetBytesProcessed(state.iterations() * bytes);
 }
+
+void BM_LoadExamplesPerMB(benchmark::State& state) { load_per_mb(state, 0); }
 BENCHMARK(BM_LoadExamplesPerMB)->UseRealTime()->Unit(benchmark::kMillisecond);  // the loader is multi-threaded
+
+// One parsing thread (the merge runs beside it), to set against BM_JsonWalkFloorPerMB in one run:
+// the host's speed drifts between runs, the ratio doesn't.
+void BM_LoadOneThreadPerMB(benchmark::State& state) { load_per_mb(state, 1); }
+BENCHMARK(BM_LoadOneThreadPerMB)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// simdjson's On-Demand walk over every field of every JSONL file of the data folder, on one
+// thread, as the loader reads them (document streams over 4 MiB slices cut at line ends, the raw
+// token of every scalar and list item), with none of Rapport's own work: the floor for
+// BM_LoadOneThreadPerMB, which also reads the CSV files and keeps what it reads. The files are
+// read into memory before timing.
+void BM_JsonWalkFloorPerMB(benchmark::State& state) {
+  namespace od = simdjson::ondemand;
+  std::vector<simdjson::padded_string> files;
+  std::int64_t bytes = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(*examples().options.data_dir)) {
+    if (entry.path().extension() != ".jsonl") continue;
+    simdjson::padded_string text;
+    if (simdjson::padded_string::load(entry.path().string()).get(text)) {
+      state.SkipWithError("a JSONL file of the data folder did not read");
+      return;
+    }
+    bytes += static_cast<std::int64_t>(text.size());
+    files.push_back(std::move(text));
+  }
+  constexpr std::size_t kSlice = std::size_t{4} << 20;
+  od::parser parser;
+  std::size_t tokens = 0;
+  for (auto _ : state) {
+    for (const auto& file : files) {
+      for (std::size_t at = 0; at < file.size();) {
+        std::size_t end = std::min(file.size(), at + kSlice);
+        while (end < file.size() && file.data()[end - 1] != '\n') ++end;
+        od::document_stream stream;
+        if (parser.iterate_many(file.data() + at, end - at, std::size_t{1} << 20).get(stream)) {
+          state.SkipWithError("simdjson refused a slice");
+          return;
+        }
+        for (auto record : stream) {
+          od::object object;
+          if (record.get_object().get(object)) continue;
+          for (auto field : object) {
+            od::value value;
+            if (field.value().get(value)) break;
+            od::json_type type{};
+            if (value.type().get(type)) break;
+            if (type == od::json_type::array) {
+              for (auto item : value.get_array()) tokens += item.raw_json_token().value_unsafe().size();
+            } else {
+              tokens += value.raw_json_token().size();
+            }
+          }
+        }
+        at = end;
+      }
+    }
+    benchmark::DoNotOptimize(tokens);
+  }
+  state.SetBytesProcessed(state.iterations() * bytes);
+}
+BENCHMARK(BM_JsonWalkFloorPerMB)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // Each shipped rule on its own over the loaded example export (registered in main, one per rule).
 void evaluate_one_rule(benchmark::State& state, std::size_t pack, std::string rule) {

@@ -185,6 +185,7 @@ void load_data(const PipelineOptions& options, Pipeline& p) {
   load_options.on_bad_record = options.on_bad_record;
   load_options.keep_source_lines = options.keep_source_lines;
   load_options.compact = options.compact_data;
+  load_options.threads = options.load_threads;
   // Every field an active rule names must be in the data: an error at load time, never a
   // silent null. Disabled and unselected rules need nothing.
   for (const auto& configured : p.packs) {

@@ -46,6 +46,7 @@ struct PipelineOptions {
   /// Compact the tables as they load (load::LoadOptions::compact) and narrow the string pool's
   /// index after loading (StringPool::narrow_index): for runs that only read the data.
   bool compact_data = false;
+  unsigned load_threads = 0;  // load::LoadOptions::threads (0 = one per core)
 };
 
 /// Everything a run produced; `exit_code` is set when a stage stopped the run.
