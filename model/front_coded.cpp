@@ -28,24 +28,6 @@ std::size_t get_varint(const unsigned char*& at) {
   }
 }
 
-/// How many leading bytes `a` and `b` share, compared eight at a time (ids of one table share
-/// most of theirs: "act-0000123", "act-0000124").
-std::size_t shared_prefix(std::string_view a, std::string_view b) {
-  const std::size_t most = std::min(a.size(), b.size());
-  std::size_t shared = 0;
-  for (; shared + 8 <= most; shared += 8) {
-    std::uint64_t x = 0, y = 0;
-    std::memcpy(&x, a.data() + shared, 8);
-    std::memcpy(&y, b.data() + shared, 8);
-    if (x != y) {
-      if constexpr (std::endian::native == std::endian::little) return shared + std::countr_zero(x ^ y) / 8;
-      break;  // big-endian: the bytes below find it
-    }
-  }
-  while (shared < most && a[shared] == b[shared]) ++shared;
-  return shared;
-}
-
 }  // namespace
 
 void FrontCodedStrings::push_back(std::string_view text) {

@@ -2,13 +2,42 @@
 // Front-coded strings: a list of strings kept in the order they were added, each as what it
 // shares with the one before it and the rest of its bytes.
 
+#include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace rapport::model {
+
+/// How many leading bytes `a` and `b` share, eight at a time; the last word ends at the shorter
+/// one's end, overlapping bytes already compared (ids of one table share most of theirs,
+/// "act-00000123-1" and "act-00000123-2", and are rarely a multiple of eight long).
+inline std::size_t shared_prefix(std::string_view a, std::string_view b) {
+  const std::size_t most = std::min(a.size(), b.size());
+  auto word = [](const char* p) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+  };
+  if constexpr (std::endian::native == std::endian::little) {
+    if (most >= 8) {
+      std::size_t at = 0;
+      for (;; at += 8) {
+        if (at + 8 > most) at = most - 8;  // the last word, ending at `most`
+        const std::uint64_t diff = word(a.data() + at) ^ word(b.data() + at);
+        if (diff) return at + static_cast<std::size_t>(std::countr_zero(diff)) / 8;
+        if (at + 8 == most) return most;
+      }
+    }
+  }
+  std::size_t shared = 0;
+  while (shared < most && a[shared] == b[shared]) ++shared;
+  return shared;
+}
 
 /// Strings kept in order, front-coded in blocks of kBlock: a block's first string whole, every
 /// other as the length of the prefix it shares with the string before it and its remaining bytes
@@ -27,6 +56,8 @@ class FrontCodedStrings {
   void push_back(std::string_view text);
   [[nodiscard]] std::size_t size() const { return size_; }
   [[nodiscard]] bool empty() const { return size_ == 0; }
+  /// The string added last ("" when none).
+  [[nodiscard]] std::string_view back() const { return last_; }
   /// Appends the string at `index` (< size()) to `out`.
   void append_to(std::string& out, std::size_t index) const;
   [[nodiscard]] std::string at(std::size_t index) const {

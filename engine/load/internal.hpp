@@ -108,6 +108,27 @@ inline bool has_backslash(const char* data, std::size_t size) {
   return false;
 }
 
+/// has_backslash() for input with at least 8 readable bytes after its end (simdjson's padding
+/// guarantees far more after any string in a document): whole words, the last one reaching past
+/// the end and masked to the bytes inside. A JSON string value is usually one word or two.
+inline bool has_backslash_padded(const char* data, std::size_t size) {
+  if constexpr (std::endian::native != std::endian::little) {
+    return has_backslash(data, size);
+  } else {
+    std::size_t i = 0;
+    for (; i + 8 <= size; i += 8) {
+      std::uint64_t word;
+      std::memcpy(&word, data + i, 8);
+      if (diag::bytes_equal(word, '\\')) return true;
+    }
+    if (i == size) return false;
+    std::uint64_t word;
+    std::memcpy(&word, data + i, 8);
+    const std::uint64_t inside = (std::uint64_t{1} << (8 * (size - i))) - 1;  // the first size - i bytes
+    return (diag::bytes_equal(word, '\\') & inside) != 0;
+  }
+}
+
 /// Chunk-local interning: distinct strings get dense local ids in first-occurrence order. The views
 /// point into the mapped file or the chunk's Arena and must stay valid until the chunk is merged.
 class LocalPool {

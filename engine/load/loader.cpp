@@ -48,8 +48,7 @@ struct FileState {
   /// Label ids: every id so far came after the one before in id order (ids_ascend()), so they
   /// are distinct without looking them up. Exports usually list records by id; the first id
   /// out of order puts the earlier ones into label_rows_, and the file goes on with lookups.
-  bool ids_ascending = true;
-  std::string last_id;
+  bool ids_ascending = true;  // the last one is table->label_ids.back()
   std::size_t expected_rows = 0;  // reserve_for_file()'s estimate of the file's rows
   // merge state
   std::size_t expected_start = 0;   // where the next chunk must start to be valid (CSV)
@@ -476,9 +475,8 @@ class Loader {
           // The ids' text is in the mapped file, parsed long ago by a worker: out of the cache.
           constexpr std::size_t kTextAhead = 32;
           if (r + kTextAhead < rows) model::prefetch_for_read(id_texts[out->ids[r + kTextAhead]].text.data());
-          if (table.label_ids.size() == 0 || ids_ascend(state.last_id, id.text)) {
+          if (table.label_ids.empty() || ids_ascend(table.label_ids.back(), id.text)) {
             table.label_ids.push_back(id.text);
-            state.last_id.assign(id.text);
             kept_local_.push_back(static_cast<std::uint32_t>(r));
             ++kept;
             continue;
@@ -520,7 +518,6 @@ class Loader {
   /// whose ids stopped ascending.
   void index_label_ids(FileState& state) {
     state.ids_ascending = false;
-    state.last_id = std::string();
     const model::FrontCodedStrings& ids = state.table->label_ids;
     label_rows_.reserve(std::max(state.expected_rows, ids.size() + 1));
     for (std::size_t row = 0; row < ids.size(); ++row) {

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "engine/load/internal.hpp"
+#include "model/front_coded.hpp"
 #include "model/time.hpp"
 
 namespace rapport::load::detail {
@@ -448,15 +449,8 @@ bool ids_ascend(std::string_view before, std::string_view after) {
   // Consecutive ids share most of their bytes (`act-00000001-`): the order is decided in the run
   // where they first differ, so the comparison starts there, at the start of its digit run (a
   // run of other bytes compares byte by byte, so starting inside one is the same).
-  std::size_t i = 0;
   const std::size_t common = std::min(before.size(), after.size());
-  for (; i + 8 <= common; i += 8) {
-    std::uint64_t a, b;
-    std::memcpy(&a, before.data() + i, 8);
-    std::memcpy(&b, after.data() + i, 8);
-    if (a != b) break;
-  }
-  while (i < common && before[i] == after[i]) ++i;
+  std::size_t i = model::shared_prefix(before, after);
   if (i < common && digit(before[i]) && digit(after[i])) {
     // Digit runs of one length (act-00000001-2 then -3) compare as numbers as they do as bytes.
     std::size_t a_end = i + 1, b_end = i + 1;

@@ -222,6 +222,30 @@ TEST(LoadStringBytes, SameBytesForEveryLength) {
   }
 }
 
+TEST(LoadStringBytes, BackslashFoundOnlyInsideThePaddedString) {
+  using load::detail::has_backslash;
+  using load::detail::has_backslash_padded;
+  // Every length to 40, a backslash at each place inside; the bytes after the string (the padding
+  // simdjson guarantees) are all backslashes, and must not count.
+  for (std::size_t length = 0; length <= 40; ++length) {
+    std::string buffer(length + 8, '\\');
+    for (std::size_t i = 0; i < length; ++i) buffer[i] = static_cast<char>('a' + i % 26);
+    EXPECT_FALSE(has_backslash_padded(buffer.data(), length)) << length;
+    EXPECT_FALSE(has_backslash(buffer.data(), length)) << length;
+    for (std::size_t at = 0; at < length; ++at) {
+      std::string changed = buffer;
+      changed[at] = '\\';
+      EXPECT_TRUE(has_backslash_padded(changed.data(), length)) << length << " at " << at;
+      EXPECT_TRUE(has_backslash(changed.data(), length)) << length << " at " << at;
+    }
+  }
+  // Bytes one bit from a backslash (0x5c): '[', ']', 'L', '|', 0x1c, 0xdc (a UTF-8 lead byte) and
+  // 0x9c (a continuation byte), in one word and across two.
+  const std::string near = "[]L|\x1c\xdc\x9c[]L|\x1c\xdc\x9c";
+  std::string padded = near + std::string(8, '\\');
+  EXPECT_FALSE(has_backslash_padded(padded.data(), near.size()));
+}
+
 TEST(LoadStringPool, StringsOfEveryLengthAroundTheWordCompare) {
   const std::vector<std::string> texts = strings_around_the_word_compare();
   model::StringPool pool;

@@ -406,6 +406,27 @@ TEST(ModelTable, EncodedListItemsReadAsTheirStrings) {
   }
 }
 
+// The prefix two strings share, for every length to 40 (words of eight and a last word that
+// overlaps), with the first difference at every place and strings of different lengths.
+TEST(ModelTable, SharedPrefixAtEveryPlace) {
+  for (std::size_t length = 0; length <= 40; ++length) {
+    std::string a(length, 'x');
+    for (std::size_t i = 0; i < length; ++i) a[i] = static_cast<char>('a' + i % 26);
+    EXPECT_EQ(shared_prefix(a, a), length);
+    for (std::size_t at = 0; at < length; ++at) {
+      std::string b = a;
+      b[at] = '#';
+      EXPECT_EQ(shared_prefix(a, b), at) << length << " at " << at;
+      EXPECT_EQ(shared_prefix(b, a), at) << length << " at " << at;
+      b[length - 1] = '#';  // a second difference after the first changes nothing
+      EXPECT_EQ(shared_prefix(a, b), at) << length << " at " << at;
+    }
+    EXPECT_EQ(shared_prefix(a, a + "more"), length);
+    EXPECT_EQ(shared_prefix(a + "more", a), length);
+    EXPECT_EQ(shared_prefix(a.substr(0, length / 2), a), length / 2);
+  }
+}
+
 // Front-coded strings read back as added: across block boundaries (16 strings), with prefixes
 // shared in full, in part and not at all, the empty string, a string that is a prefix of the one
 // before, and lengths that need two-byte varints; append_to() appends to what `out` holds.
@@ -425,7 +446,11 @@ TEST(ModelTable, FrontCodedStringsReadBackAsAdded) {
     strings.push_back(s);
   }
   FrontCodedStrings coded;
-  for (const auto& s : strings) coded.push_back(s);
+  EXPECT_EQ(coded.back(), "");
+  for (const auto& s : strings) {
+    coded.push_back(s);
+    EXPECT_EQ(coded.back(), s);  // the loader's id order check reads it
+  }
   ASSERT_EQ(coded.size(), strings.size());
   for (std::size_t i = 0; i < strings.size(); ++i) EXPECT_EQ(coded.at(i), strings[i]) << i;
   std::string out = "id: ";
@@ -439,6 +464,7 @@ TEST(ModelTable, FrontCodedStringsReadBackAsAdded) {
   EXPECT_EQ(ids.at(160), "act-10000016-0");
   ids.shrink_to_fit();
   EXPECT_EQ(ids.at(15), "act-10000001-5");
+  EXPECT_EQ(ids.back(), "act-10000159-9");
 }
 
 }  // namespace
