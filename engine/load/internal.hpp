@@ -111,7 +111,9 @@ inline bool has_backslash(const char* data, std::size_t size) {
 /// has_backslash() for input with at least 8 readable bytes after its end (simdjson's padding
 /// guarantees far more after any string in a document): whole words, the last one reaching past
 /// the end and masked to the bytes inside. A JSON string value is usually one word or two.
-inline bool has_backslash_padded(const char* data, std::size_t size) {
+/// word_has_byte() may also flag the byte after a backslash, never one before it: a flag inside
+/// the mask always means a backslash inside.
+[[gnu::always_inline]] inline bool has_backslash_padded(const char* data, std::size_t size) {
   if constexpr (std::endian::native != std::endian::little) {
     return has_backslash(data, size);
   } else {
@@ -119,13 +121,13 @@ inline bool has_backslash_padded(const char* data, std::size_t size) {
     for (; i + 8 <= size; i += 8) {
       std::uint64_t word;
       std::memcpy(&word, data + i, 8);
-      if (diag::bytes_equal(word, '\\')) return true;
+      if (diag::word_has_byte(word, '\\')) return true;
     }
     if (i == size) return false;
     std::uint64_t word;
     std::memcpy(&word, data + i, 8);
     const std::uint64_t inside = (std::uint64_t{1} << (8 * (size - i))) - 1;  // the first size - i bytes
-    return (diag::bytes_equal(word, '\\') & inside) != 0;
+    return (diag::word_has_byte(word, '\\') & inside) != 0;
   }
 }
 

@@ -257,7 +257,7 @@ class LineParser {
     if (token.empty() || token.back() != '"') token = trim_token(token);  // exports rarely pad
     if (token.size() >= 2 && token.front() == '"' && token.back() == '"' &&
         !has_backslash_padded(token.data() + 1, token.size() - 2)) {  // simdjson's input is padded
-      text = token.substr(1, token.size() - 2);
+      text = std::string_view(token.data() + 1, token.size() - 2);
       return true;
     }
     return unescaped_string_of(value, text, code);
