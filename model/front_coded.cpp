@@ -39,13 +39,11 @@ void FrontCodedStrings::push_back(std::string_view text) {
   }
   const std::size_t rest = text.size() - shared;
   if (shared < 0x80 && rest < 0x80) {
-    // Both lengths fit a byte (nearly every id): one resize, no varint loops.
-    const std::size_t at = bytes_.size();
-    bytes_.resize(at + 2 + rest);
-    unsigned char* out = bytes_.data() + at;
-    out[0] = static_cast<unsigned char>(shared);
-    out[1] = static_cast<unsigned char>(rest);
-    if (rest) std::memcpy(out + 2, text.data() + shared, rest);
+    // Both lengths fit a byte (nearly every id): no varint loops.
+    bytes_.push_back(static_cast<unsigned char>(shared));
+    bytes_.push_back(static_cast<unsigned char>(rest));
+    const auto* from = reinterpret_cast<const unsigned char*>(text.data()) + shared;
+    bytes_.insert(bytes_.end(), from, from + rest);
   } else {
     put_varint(bytes_, shared);
     put_varint(bytes_, rest);
