@@ -603,7 +603,8 @@ const std::vector<std::int32_t>& Evaluator::all_rows(const std::string& entity) 
 
 Vec Evaluator::entity_set(const std::string& entity) {
   Vec v = constant_of(Kind::Set);
-  v.row = all_rows(entity);
+  const std::vector<std::int32_t>& rows = all_rows(entity);
+  v.row.assign(rows.begin(), rows.end());
   v.off = {0, static_cast<std::uint32_t>(v.row.size())};
   return v;
 }
@@ -1251,9 +1252,9 @@ Vec Evaluator::except(const Node& node, const Frame& frame) {
     });
   } else {
     switch (storage_of(a.element)) {
-      case Storage::Number: keep_unremoved(VecLists<std::vector<double>>{a, a.num}, b.num, out.num); break;
-      case Storage::String: keep_unremoved(VecLists<std::vector<StrId>>{a, a.str}, b.str, out.str); break;
-      case Storage::Row: keep_unremoved(VecLists<std::vector<std::int32_t>>{a, a.row}, b.row, out.row); break;
+      case Storage::Number: keep_unremoved(VecLists<Lanes<double>>{a, a.num}, b.num, out.num); break;
+      case Storage::String: keep_unremoved(VecLists<Lanes<StrId>>{a, a.str}, b.str, out.str); break;
+      case Storage::Row: keep_unremoved(VecLists<Lanes<std::int32_t>>{a, a.row}, b.row, out.row); break;
     }
   }
   if (any_missing) out.present = std::move(present);
@@ -1823,7 +1824,7 @@ std::vector<std::int32_t> Evaluator::subjects_among(const dsl::CompiledRule& rul
   rows.parent_lane.assign(kept.size(), 0);
   rows.var.kind = Kind::Row;
   rows.var.lanes = kept.size();
-  rows.var.row = kept;
+  rows.var.row.assign(kept.begin(), kept.end());
   Vec keep = eval(subject.args[1], rows);
   std::vector<std::int32_t> out;
   for (std::size_t i = 0; i < kept.size(); ++i) {
@@ -2111,7 +2112,7 @@ Vec SubjectProbe::eval_rows(const dsl::Node& node, int level, const std::vector<
   frame.parent_lane.assign(rows.size(), 0);
   frame.var.kind = Kind::Row;
   frame.var.lanes = rows.size();
-  frame.var.row = rows;
+  frame.var.row.assign(rows.begin(), rows.end());
   if (rows.empty()) return make_scalar(node.type.kind, 0);
   return expand(s.evaluator.eval(node, frame), rows.size());
 }
@@ -2175,7 +2176,7 @@ void SubjectEvaluator::evaluate_rows(const dsl::CompiledRule& rule, std::span<co
   Vec var;
   var.kind = Kind::Row;
   const std::size_t lanes = subjects.size();
-  var.row = std::move(subjects);
+  var.row.assign(subjects.begin(), subjects.end());
   Frame subject;
   std::vector<Vec> lets;
   set_subject_frame(subject, global, std::move(var), lanes, lets);

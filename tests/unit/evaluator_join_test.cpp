@@ -17,6 +17,7 @@
 
 #include "cli/pipeline.hpp"
 #include "engine/join_index.hpp"
+#include "engine/vector.hpp"
 #include "model/time.hpp"
 
 namespace rapport {
@@ -381,6 +382,34 @@ end
   EXPECT_NE(messages["x4"].find("|true"), std::string::npos) << messages["x4"];
   EXPECT_EQ(messages["x6"].substr(0, messages["x6"].find('|')), "discount") << messages["x6"];
   fs::remove_all(dir);
+}
+
+// The evaluator's lane columns leave what resize() adds for the operator to write, and construct
+// every value they are given as given (a fill, an assignment, an insertion, a copy).
+TEST(EvaluatorLanes, GivenValuesAreKeptAndGrowingKeepsWhatWasWritten) {
+  engine::Lanes<double> numbers(3, 2.5);
+  EXPECT_EQ(numbers, (engine::Lanes<double>{2.5, 2.5, 2.5}));
+  numbers.resize(5);  // two more, for the caller to write
+  numbers[3] = -1;
+  numbers[4] = 7;
+  EXPECT_EQ(numbers, (engine::Lanes<double>{2.5, 2.5, 2.5, -1, 7}));
+  numbers.resize(7, std::nan(""));
+  EXPECT_TRUE(std::isnan(numbers[5]) && std::isnan(numbers[6]));
+  numbers.assign(2, 0.0);
+  EXPECT_EQ(numbers, (engine::Lanes<double>{0.0, 0.0}));
+  const std::vector<std::int32_t> rows{4, 8, 15};
+  engine::Lanes<std::int32_t> lanes;
+  lanes.assign(rows.begin(), rows.end());
+  lanes.insert(lanes.end(), rows.begin(), rows.end());
+  lanes.push_back(16);
+  lanes.emplace_back(23);
+  EXPECT_EQ(lanes, (engine::Lanes<std::int32_t>{4, 8, 15, 4, 8, 15, 16, 23}));
+  engine::Lanes<std::int32_t> copy = lanes;
+  EXPECT_EQ(copy, lanes);
+  engine::Lanes<std::uint32_t> offsets;
+  offsets.resize(4);
+  for (std::uint32_t i = 0; i < offsets.size(); ++i) offsets[i] = i * 3;  // as operators write them
+  EXPECT_EQ(offsets, (engine::Lanes<std::uint32_t>{0, 3, 6, 9}));
 }
 
 }  // namespace
