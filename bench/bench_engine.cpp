@@ -1,8 +1,8 @@
 // Micro-benchmarks of the stages: parsing and checking the shipped packs, loading the example
 // export (also in bytes a second, and on one thread next to simdjson's own walk over the same
-// files, the floor a JSONL loader built on it cannot go below), evaluating every shipped rule over it (together, and each rule
-// on its own: BM_Rule/<id>), and the evaluator on correlated filters over a shared set at growing
-// sizes, with and without its shared-set shortcuts. End-to-end numbers at scale come from
+// files, the floor a JSONL loader built on it cannot go below), evaluating every shipped rule
+// over it (together, and each rule on its own: BM_Rule/<id>), and the evaluator on correlated
+// filters over a shared set at growing sizes, with and without its shared-set shortcuts. End-to-end numbers at scale come from
 // bench/e2e.py (docs/performance.md).
 
 #include <benchmark/benchmark.h>

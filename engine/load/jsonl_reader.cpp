@@ -253,7 +253,8 @@ class LineParser {
 
   /// A string value's text: a view into the input when it has no escapes, else unescaped into the
   /// arena. `token` is value.raw_json_token().
-  [[gnu::always_inline]] bool string_of(od::value& value, std::string_view token, std::string_view& text, simdjson::error_code& code) {
+  [[gnu::always_inline]] bool string_of(od::value& value, std::string_view token, std::string_view& text,
+                                        simdjson::error_code& code) {
     if (token.empty() || token.back() != '"') token = trim_token(token);  // exports rarely pad
     if (token.size() >= 2 && token.front() == '"' && token.back() == '"' &&
         !has_backslash_padded(token.data() + 1, token.size() - 2)) {  // simdjson's input is padded
@@ -274,8 +275,8 @@ class LineParser {
 
   /// A scalar as text for Text/Enum/Ref fields: strings as such, numbers and booleans as written.
   /// `token` is value.raw_json_token(). Returns 0 = ok, 1 = null, 2 = wrong type, 3 = malformed.
-  [[gnu::always_inline]] int text_of(od::value& value, od::json_type type, std::string_view token, std::string_view& text,
-              simdjson::error_code& code) {
+  [[gnu::always_inline]] int text_of(od::value& value, od::json_type type, std::string_view token,
+                                     std::string_view& text, simdjson::error_code& code) {
     switch (type) {
       case od::json_type::string:
         return string_of(value, token, text, code) ? 0 : 3;
