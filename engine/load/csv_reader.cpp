@@ -243,10 +243,7 @@ bool convert_cell(const FilePlan& plan, ChunkOut& out, std::size_t slot, std::st
         std::size_t semi = text.find(';', at);
         if (semi == std::string_view::npos) semi = text.size();
         std::string_view item = trim(text.substr(at, semi - at));
-        if (!item.empty()) {
-          out.defer_intern(item, column.list_items, nullptr, nullptr);
-          column.list_items.push_back(kPendingStr);
-        }
+        if (!item.empty()) push_list_item(out, column, item);
         at = semi + 1;
       }
       column.list_offsets.push_back(static_cast<std::uint32_t>(column.list_items.size()));

@@ -364,6 +364,13 @@ inline void push_string(ChunkOut& out, std::size_t slot, const model::FieldDef& 
   if (last.bad) warn_enum_value(out, def, entity, text, line);
 }
 
+/// Appends a TextList item to a chunk column, its id left pending until the record ends (the
+/// entry is deferred at its index before it is pushed).
+inline void push_list_item(ChunkOut& out, model::Column& column, std::string_view text) {
+  out.defer_intern(text, column.list_items, nullptr, nullptr);
+  column.list_items.push_back(kPendingStr);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Readers
 

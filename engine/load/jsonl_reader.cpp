@@ -395,8 +395,7 @@ class LineParser {
                                                "a list containing " + got_value(element_type, element.raw_json_token()));
             return false;
           }
-          out_.defer_intern(text, column.list_items, nullptr, nullptr);
-          column.list_items.push_back(kPendingStr);
+          push_list_item(out_, column, text);
         }
         column.list_offsets.push_back(static_cast<std::uint32_t>(column.list_items.size()));
         column.list_present.push_back(1);
