@@ -1,7 +1,8 @@
 // `rapport plan` over generated data, end to end: the plan is byte-for-byte deterministic, and
 // after its moves are applied to the export, `rapport check` reports no Dunbar, inner-circle,
 // weighted-load or unowned finding that the plan could fix; every remaining one is a finding of
-// the plan itself (kept accounts that alone break a limit).
+// the plan itself (kept accounts that alone break a limit). Also: the plan of the bundled example
+// book, word for word in each format, and a limit whose values go below zero.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <set>
 
 #include "cli/pipeline.hpp"
+#include "golden/golden_support.hpp"
 #include "support/rapport_process.hpp"
 #include "diag/render.hpp"
 #include "model/time.hpp"
@@ -132,6 +134,48 @@ TEST_F(PlanRoundTrip, AfterThePlanOnlyWhatThePlanExplainsRemains) {
     EXPECT_TRUE(explained.count(f.subject_id)) << f.rule << " " << f.subject_id << " is not explained by the plan: " << f.message;
   }
   EXPECT_LE(limit_findings, 3 * explained_targets.size());
+}
+
+// The example book's plan, as the README's first command shows it; the expectations are in
+// tests/golden/plan (RAPPORT_UPDATE_GOLDEN=1 rewrites them).
+TEST(PlanOfTheExamples, ReadsTheSameInEveryFormat) {
+  const fs::path expected = fs::path(RAPPORT_TEST_DATA) / "golden" / "plan";
+  for (const std::string format : {"text", "json", "csv"}) {
+    auto [status, out] = run("plan " + std::string(RAPPORT_SOURCE_DIR) + "/rulesets/portfolio --data " +
+                             std::string(RAPPORT_SOURCE_DIR) + "/examples/data --as-of 2026-11-01 --color never --format " +
+                             format);
+    EXPECT_EQ(status, 0) << format;
+    testing::expect_golden(expected / ("examples." + format), out);
+  }
+}
+
+// A limit's values must not go below zero (the solver's proof needs it): the error names the
+// first record that breaks it in `move first` order, which here is not the first in the file.
+TEST(PlanErrors, ANegativeValueNamesTheFirstRecordToMove) {
+  const fs::path dir = fs::temp_directory_path() / ("rapport_plan_negative_" + std::to_string(::getpid()));
+  fs::create_directories(dir / "data");
+  std::ofstream(dir / "data" / "users.jsonl") << R"({"id":"usr-1","name":"Ann Lee","role":"account_manager","active":true})"
+                                               << "\n";
+  std::ofstream(dir / "data" / "accounts.jsonl")
+      << R"({"id":"acc-1","name":"Alpha","owner_id":"usr-1","tier":"standard","annual_revenue":500})" << "\n"
+      << R"({"id":"acc-2","name":"Beta","owner_id":"usr-1","tier":"standard","annual_revenue":900})" << "\n"
+      << R"({"id":"acc-3","name":"Gamma","owner_id":"usr-1","tier":"standard","annual_revenue":5000})" << "\n";
+  std::ofstream(dir / "plan.rules") << "pack negative_weights\n"
+                                       "plan spread_revenue\n"
+                                       "  assign accounts\n"
+                                       "  to users where role = \"account_manager\"\n"
+                                       "  by account.owner_id\n"
+                                       "  limit sum(annual_revenue - 1000 of portfolio) <= 100\n"
+                                       "  move first by account.annual_revenue descending\n"
+                                       "  message \"Move {account.name}.\"\n"
+                                       "end\n";
+  auto result = testing::run_rapport("plan " + (dir / "plan.rules").string() + " --data " + (dir / "data").string() +
+                                     " --as-of 2026-11-01 --color never");
+  fs::remove_all(dir);
+  EXPECT_EQ(result.exit_code, 3);  // a data error
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err, "rapport plan: limit `sum(annual_revenue - 1000 of portfolio) <= 100`: acc-2 adds -100; "
+                        "a limit's values must not be negative\n");
 }
 
 }  // namespace
