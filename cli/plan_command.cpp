@@ -158,13 +158,19 @@ int command_plan(const std::vector<std::string>& args) {
   if (timings) {
     std::fprintf(stderr, "timings: parse+check %.3f s, load %.3f s (%zu records), plan %.3f s, report %.3f s\n",
                  compile_seconds, load_seconds, pipeline.stats.records, solve_seconds, seconds_since(render_started));
+    for (const auto& [stage, seconds] : result.stage_seconds) {
+      std::fprintf(stderr, "  plan %-35s %9.1f ms\n", stage.c_str(), seconds * 1000);
+    }
   }
   if (!delivered) return kExitUsage;
   if (!output.empty() && !quiet) {
     std::cerr << "wrote a plan of " << result.moves.size() << " move(s) to " << output << " ("
               << result.findings.size() << " finding(s) the plan can't fix)\n";
   }
-  return findings_exit(*threshold, result.findings);
+  const int exit_code = findings_exit(*threshold, result.findings);
+  leave_for_exit(std::move(result));
+  leave_for_exit(std::move(pipeline.dataset));
+  return exit_code;
 }
 
 }  // namespace rapport::cli

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "engine/chunked.hpp"
 #include "engine/format.hpp"
 #include "engine/planner.hpp"
 
@@ -39,12 +40,6 @@ std::string loads_json(std::size_t count, const std::vector<double>& loads) {
   return out + "]}";
 }
 
-/// Hands a report's text to `write` every 64 KiB or so, so that a large plan is never one string.
-void flush_when_full(std::string& out, const ReportWriter& write) {
-  if (out.size() < (64u << 10)) return;
-  write(out);
-  out.clear();
-}
 
 std::string join(const std::vector<std::string>& items, const std::string& separator) {
   std::string out;
@@ -58,7 +53,7 @@ void render_plan_text(const PlanResult& r, const RunInfo& info, bool color, cons
   const char* reset = color ? "\033[0m" : "";
   const char* bold = color ? "\033[1m" : "";
   const char* dim = color ? "\033[2m" : "";
-  std::string out;
+  Chunked out(write);
   out += std::string(bold) + "PLAN " + r.plan + reset + " — " + r.title + " " + dim + "(" + r.pack + "@" + r.pack_version +
          ", as of " + info.as_of + ")" + reset + "\n";
   out += "  " + with_thousands(r.moves.size()) + (r.moves.size() == 1 ? " move" : " moves") + " of " + r.entity + "." +
@@ -74,20 +69,20 @@ void render_plan_text(const PlanResult& r, const RunInfo& info, bool color, cons
 
   if (!r.moves.empty()) {
     out += std::string("\n") + bold + "Moves" + reset + "\n";
-    for (const auto& m : r.moves) {
-      out.append("  ").append(m.record).append("  ").append(m.record_name).append(": ");
-      if (m.from.empty()) out += "nobody";
-      else out.append(m.from_name).append(" (").append(m.from).append(")");
-      out.append(" -> ").append(m.to_name).append(" (").append(m.to).append(")");
-      if (m.to_overflow) out += " [overflow]";
-      out.append("  ").append(dim).append(m.id).append(reset).append("\n");
-      out.append("      ").append(dim).append("why:").append(reset).append(" ");
-      for (std::size_t k = 0; k < m.reasons.size(); ++k) out.append(k ? "; " : "").append(m.reasons[k]);
-      out += "\n";
-      if (!m.message.empty()) out.append("      ").append(m.message).append("\n");
-      if (!m.remedy.empty()) out.append("      ").append(dim).append("remedy:").append(reset).append(" ").append(m.remedy).append("\n");
-      flush_when_full(out, write);
-    }
+    out.append_each(r.moves.size(), [&](std::string& buffer, std::size_t i) {
+      const PlanMove& m = r.moves[i];
+      buffer.append("  ").append(m.record).append("  ").append(m.record_name).append(": ");
+      if (m.from.empty()) buffer += "nobody";
+      else buffer.append(m.from_name).append(" (").append(m.from).append(")");
+      buffer.append(" -> ").append(m.to_name).append(" (").append(m.to).append(")");
+      if (m.to_overflow) buffer += " [overflow]";
+      buffer.append("  ").append(dim).append(m.id).append(reset).append("\n");
+      buffer.append("      ").append(dim).append("why:").append(reset).append(" ");
+      for (std::size_t k = 0; k < m.reasons.size(); ++k) buffer.append(k ? "; " : "").append(m.reasons[k]);
+      buffer += "\n";
+      if (!m.message.empty()) buffer.append("      ").append(m.message).append("\n");
+      if (!m.remedy.empty()) buffer.append("      ").append(dim).append("remedy:").append(reset).append(" ").append(m.remedy).append("\n");
+    });
   }
 
   bool header = false;
@@ -103,14 +98,12 @@ void render_plan_text(const PlanResult& r, const RunInfo& info, bool color, cons
       out += "; [" + std::to_string(l + 1) + "] " + number(t.before[l]) + " -> " + number(t.after[l]) + " / " + number(t.capacity[l]);
     }
     out += t.over_after ? "  STILL OVER\n" : "\n";
-    flush_when_full(out, write);
   }
 
   if (!r.unplaced.empty()) {
     out += std::string("\n") + bold + "Could not be placed" + reset + "\n";
     for (const auto& u : r.unplaced) {
       out += "  " + u.record + "  " + u.record_name + (u.from.empty() ? "" : " (stays with " + u.from + ")") + ": " + u.reason + "\n";
-      flush_when_full(out, write);
     }
   }
   if (!r.shortfalls.empty()) {
@@ -122,14 +115,14 @@ void render_plan_text(const PlanResult& r, const RunInfo& info, bool color, cons
     for (const auto& f : r.findings) {
       out += "  [" + std::string(dsl::severity_name(f.severity)) + "] " + f.subject_id + "  " + f.message + "\n";
       out += "      " + std::string(dim) + "remedy:" + reset + " " + f.remedy + "\n";
-      flush_when_full(out, write);
     }
   }
-  write(out);
+  out.finish();
 }
 
 void render_plan_json(const PlanResult& r, const RunInfo& info, const ReportWriter& write) {
-  std::string out = "{\n";
+  Chunked out(write);
+  out += "{\n";
   out += "  \"schema\": " + json_string(kPlanSchema) + ",\n";
   out += "  \"rapport_version\": " + json_string(info.rapport_version) + ",\n";
   out += "  \"as_of\": " + json_string(info.as_of) + ",\n";
@@ -148,28 +141,27 @@ void render_plan_json(const PlanResult& r, const RunInfo& info, const ReportWrit
          ", \"unplaced\": " + std::to_string(r.unplaced.size()) + ", \"targets_over_before\": " + std::to_string(r.over_before) +
          ", \"targets_over_after\": " + std::to_string(r.over_after) + ", \"minimal\": " + (r.minimal ? "true" : "false") + "},\n";
   out += "  \"moves\": [";
-  for (std::size_t i = 0; i < r.moves.size(); ++i) {
-    const auto& m = r.moves[i];
-    out.append(i ? ",\n    " : "\n    ").append("{\"id\": ");
-    append_json_string(out, m.id);
-    out.append(", \"record\": ");
-    append_party_json(out, m.record, m.record_name);
-    out.append(", \"from\": ");
-    append_party_json(out, m.from, m.from_name);
-    out.append(", \"to\": ");
-    append_party_json(out, m.to, m.to_name);
-    out.append(", \"overflow\": ").append(m.to_overflow ? "true" : "false").append(", \"reasons\": [");
+  out.append_each(r.moves.size(), [&](std::string& buffer, std::size_t i) {
+    const PlanMove& m = r.moves[i];
+    buffer.append(i ? ",\n    " : "\n    ").append("{\"id\": ");
+    append_json_string(buffer, m.id);
+    buffer.append(", \"record\": ");
+    append_party_json(buffer, m.record, m.record_name);
+    buffer.append(", \"from\": ");
+    append_party_json(buffer, m.from, m.from_name);
+    buffer.append(", \"to\": ");
+    append_party_json(buffer, m.to, m.to_name);
+    buffer.append(", \"overflow\": ").append(m.to_overflow ? "true" : "false").append(", \"reasons\": [");
     for (std::size_t k = 0; k < m.reasons.size(); ++k) {
-      out.append(k ? ", " : "");
-      append_json_string(out, m.reasons[k]);
+      buffer.append(k ? ", " : "");
+      append_json_string(buffer, m.reasons[k]);
     }
-    out.append("], \"message\": ");
-    append_json_string(out, m.message);
-    out.append(", \"remedy\": ");
-    append_json_string(out, m.remedy);
-    out.append("}");
-    flush_when_full(out, write);
-  }
+    buffer.append("], \"message\": ");
+    append_json_string(buffer, m.message);
+    buffer.append(", \"remedy\": ");
+    append_json_string(buffer, m.remedy);
+    buffer.append("}");
+  });
   out += r.moves.empty() ? "],\n" : "\n  ],\n";
   out += "  \"targets\": [";
   for (std::size_t i = 0; i < r.targets.size(); ++i) {
@@ -180,7 +172,6 @@ void render_plan_json(const PlanResult& r, const RunInfo& info, const ReportWrit
     for (std::size_t l = 0; l < t.capacity.size(); ++l) out += (l ? ", " : "") + json_number(t.overflow ? INFINITY : t.capacity[l]);
     out += "], \"moved_in\": " + std::to_string(t.moved_in) + ", \"moved_out\": " + std::to_string(t.moved_out) +
            ", \"over_before\": " + (t.over_before ? "true" : "false") + ", \"over_after\": " + (t.over_after ? "true" : "false") + "}";
-    flush_when_full(out, write);
   }
   out += r.targets.empty() ? "],\n" : "\n  ],\n";
   out += "  \"unplaced\": [";
@@ -188,7 +179,6 @@ void render_plan_json(const PlanResult& r, const RunInfo& info, const ReportWrit
     const auto& u = r.unplaced[i];
     out += std::string(i ? ",\n    " : "\n    ") + "{\"record\": " + party_json(u.record, u.record_name) +
            ", \"stays_with\": " + (u.from.empty() ? "null" : json_string(u.from)) + ", \"reason\": " + json_string(u.reason) + "}";
-    flush_when_full(out, write);
   }
   out += r.unplaced.empty() ? "],\n" : "\n  ],\n";
   out += "  \"shortfalls\": [";
@@ -200,24 +190,26 @@ void render_plan_json(const PlanResult& r, const RunInfo& info, const ReportWrit
   out += r.shortfalls.empty() ? "],\n" : "\n  ],\n";
   out += "  \"findings\": [";
   for (std::size_t i = 0; i < r.findings.size(); ++i) {
-    out.append(i ? ",\n    " : "\n    ");
-    append_finding_json(out, r.findings[i]);
-    flush_when_full(out, write);
+    out.append([&](std::string& buffer) {
+      buffer += i ? ",\n    " : "\n    ";
+      append_finding_json(buffer, r.findings[i]);
+    });
   }
   out += r.findings.empty() ? "]\n}\n" : "\n  ]\n}\n";
-  write(out);
+  out.finish();
 }
 
 void render_plan_csv(const PlanResult& r, const ReportWriter& write) {
-  std::string out = "move_id,record_id,record_name,from_id,from_name,to_id,to_name,overflow,reasons,message,remedy\n";
-  for (const auto& m : r.moves) {
-    out.append(m.id).append(",").append(csv_cell(m.record)).append(",").append(csv_cell(m.record_name)).append(",");
-    out.append(csv_cell(m.from)).append(",").append(csv_cell(m.from_name)).append(",").append(csv_cell(m.to)).append(",");
-    out.append(csv_cell(m.to_name)).append(",").append(m.to_overflow ? "true" : "false").append(",");
-    out.append(csv_cell(join(m.reasons, "; "))).append(",").append(csv_cell(m.message)).append(",").append(csv_cell(m.remedy)).append("\n");
-    flush_when_full(out, write);
-  }
-  write(out);
+  Chunked out(write);
+  out += "move_id,record_id,record_name,from_id,from_name,to_id,to_name,overflow,reasons,message,remedy\n";
+  out.append_each(r.moves.size(), [&](std::string& buffer, std::size_t i) {
+    const PlanMove& m = r.moves[i];
+    buffer.append(m.id).append(",").append(csv_cell(m.record)).append(",").append(csv_cell(m.record_name)).append(",");
+    buffer.append(csv_cell(m.from)).append(",").append(csv_cell(m.from_name)).append(",").append(csv_cell(m.to)).append(",");
+    buffer.append(csv_cell(m.to_name)).append(",").append(m.to_overflow ? "true" : "false").append(",");
+    buffer.append(csv_cell(join(m.reasons, "; "))).append(",").append(csv_cell(m.message)).append(",").append(csv_cell(m.remedy)).append("\n");
+  });
+  out.finish();
 }
 
 }  // namespace rapport::engine

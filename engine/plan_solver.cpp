@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "engine/parallel.hpp"
+
 namespace rapport::engine::planning {
 
 bool within(double load, double capacity, bool strict) {
@@ -504,28 +506,44 @@ Solution solve(const Problem& problem) {
   std::vector<int> item_class(problem.items.size());
   for (std::size_t i = 0; i < problem.items.size(); ++i) item_class[i] = classes.intern(problem.weight(i));
 
-  // 1. Each target over a limit gives away its smallest fixing set.
-  std::vector<int> local_class(classes.size(), -1);
+  // 1. Each target over a limit gives away its smallest fixing set. The targets' searches are
+  // independent, so they are shared between the cores; their results are applied in target order.
   std::vector<std::vector<double>> load = s.before;
   std::vector<std::size_t> count = s.count_before;
-  std::vector<int> pool;
+  std::vector<std::size_t> over_targets;
   for (std::size_t t = 0; t < n_targets; ++t) {
-    if (problem.targets[t].overflow || fits(load[t], bounds[t])) continue;
+    if (!problem.targets[t].overflow && !fits(load[t], bounds[t])) over_targets.push_back(t);
+  }
+  struct Removed {
+    std::vector<std::size_t> chosen;  // indexes into the target's movable items
+    bool exact = true;
+  };
+  std::vector<Removed> removed(over_targets.size());
+  constexpr std::size_t kTargetsPerPart = 16;
+  for_each_part(over_targets.size(), kTargetsPerPart, [&](std::size_t begin, std::size_t end) {
+    std::vector<int> local_class(classes.size(), -1);  // Removal's scratch, one per thread
+    for (std::size_t k = begin; k < end; ++k) {
+      const std::size_t t = over_targets[k];
+      Removal removal(problem, movable[t], item_class, local_class, load[t], bounds[t]);
+      removed[k].chosen = removal.run(removed[k].exact);
+    }
+  });
+  std::vector<int> pool;
+  for (std::size_t k = 0; k < over_targets.size(); ++k) {
+    const std::size_t t = over_targets[k];
     std::uint32_t over = 0;
     for (std::size_t l = 0; l < dims; ++l) {
       if (!within(load[t][l], bounds[t].capacity[l], bounds[t].strict[l])) over |= 1u << l;
     }
-    bool exact = true;
-    Removal removal(problem, movable[t], item_class, local_class, load[t], bounds[t]);
-    for (std::size_t k : removal.run(exact)) {
-      const int item = movable[t][k];
+    for (std::size_t chosen : removed[k].chosen) {
+      const int item = movable[t][chosen];
       s.items[item].reason = Reason::OverLimit;
       s.items[item].over = over;
       for (std::size_t l = 0; l < dims; ++l) load[t][l] -= problem.weight(static_cast<std::size_t>(item))[l];
       --count[t];
       pool.push_back(item);
     }
-    s.minimal = s.minimal && exact;
+    s.minimal = s.minimal && removed[k].exact;
   }
   // 2. Items without a valid target, unless kept where they are.
   for (std::size_t i = 0; i < problem.items.size(); ++i) {

@@ -1,14 +1,19 @@
 #include "engine/planner.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
 #include <numeric>
+#include <optional>
 
 #include "engine/evaluator.hpp"
 #include "engine/format.hpp"
+#include "engine/parallel.hpp"
 #include "engine/plan_solver.hpp"
+#include "engine/radix_sort.hpp"
 
 namespace rapport::engine {
 
@@ -75,6 +80,7 @@ class IdOrder {
     for (std::size_t r = 1; r < table.size() && in_row_order_; ++r) in_row_order_ = view(r - 1) < view(r);
   }
   bool operator()(std::int32_t a, std::int32_t b) const { return in_row_order_ ? a < b : view(a) < view(b); }
+  [[nodiscard]] bool in_row_order() const { return in_row_order_; }
 
  private:
   std::string_view view(std::size_t row) const { return data_.strings.view(table_.ids[row]); }
@@ -152,6 +158,13 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
   if (!assigned || !users) throw PlanError("the data has no " + std::string(!assigned ? plan.assign_entity : plan.target_entity));
   const model::Column* link = assigned->column(plan.by_field);
   if (!link) throw PlanError(plan.assign_entity + "." + plan.by_field + " is not loaded");
+  auto stage_started = std::chrono::steady_clock::now();
+  auto stage_done = [&](const char* stage) {
+    const auto now = std::chrono::steady_clock::now();
+    const double seconds = std::chrono::duration<double>(now - stage_started).count();
+    result.stage_seconds.emplace_back(stage, seconds);
+    stage_started = now;
+  };
   Rows rows(pack, params, data, as_of);
   const std::size_t dims = plan.limits.size();
   const std::size_t prefs = plan.prefers.size();
@@ -201,6 +214,7 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     for (std::size_t t = 0; t < target_rows.size(); ++t) problem.targets[t].keys[j] = key_of(key, t);
   }
 
+  stage_done("targets and their bounds");
   // The records taking part, in file order; every clause is evaluated in that order, which reads
   // the columns front to back.
   std::vector<std::int32_t> file_rows(assigned->size());
@@ -230,26 +244,38 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     };
     std::vector<Sorted> sorted(n);
     for (std::uint32_t i = 0; i < n; ++i) sorted[i] = Sorted{keys.empty() ? 0 : keys[0][i], file_rows[i], i};
-    std::sort(sorted.begin(), sorted.end(), [&](const Sorted& a, const Sorted& b) {
-      if (a.first != b.first) return a.first < b.first;
-      for (std::size_t k = 1; k < keys.size(); ++k) {
-        if (keys[k][a.lane] != keys[k][b.lane]) return keys[k][a.lane] < keys[k][b.lane];
-      }
-      return item_order(a.row, b.row);
-    });
+    if (keys.size() <= 1 && item_order.in_row_order()) {
+      // The lanes are in row order, which is then id order: sorting by the one key stably is all.
+      stable_radix_sort(sorted, [](const Sorted& s) { return s.first; });
+    } else {
+      std::sort(sorted.begin(), sorted.end(), [&](const Sorted& a, const Sorted& b) {
+        if (a.first != b.first) return a.first < b.first;
+        for (std::size_t k = 1; k < keys.size(); ++k) {
+          if (keys[k][a.lane] != keys[k][b.lane]) return keys[k][a.lane] < keys[k][b.lane];
+        }
+        return item_order(a.row, b.row);
+      });
+    }
     for (std::size_t i = 0; i < n; ++i) lane_of[i] = sorted[i].lane;
   }
+  stage_done("records in `move first` order");
   std::vector<std::int32_t> item_rows(n);
   for (std::size_t i = 0; i < n; ++i) item_rows[i] = file_rows[lane_of[i]];
   result.records = n;
+  // The clauses' values come in file order (lane order); each is written to its item's place,
+  // reading the values front to back (the writes scatter; reads in item order would each wait).
+  std::vector<std::uint32_t> item_of(n);
+  for (std::size_t i = 0; i < n; ++i) item_of[lane_of[i]] = static_cast<std::uint32_t>(i);
   problem.items.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    std::int32_t owner = link->rows[item_rows[i]];
-    problem.items[i].current = owner == model::kNoRow ? -1 : target_of_row[owner];
+  for (std::size_t lane = 0; lane < n; ++lane) {
+    const std::int32_t owner = link->rows[file_rows[lane]];
+    problem.items[item_of[lane]].current = owner == model::kNoRow ? -1 : target_of_row[owner];
   }
   for (const auto& keep : plan.keeps) {
-    std::vector<bool> k = rows.holds(keep, file_rows);
-    for (std::size_t i = 0; i < n; ++i) problem.items[i].fixed = problem.items[i].fixed || k[lane_of[i]];
+    const Vec k = rows.eval(keep, file_rows);
+    for (std::size_t lane = 0; lane < n; ++lane) {
+      if (k.num[k.at(lane)] == 1) problem.items[item_of[lane]].fixed = true;  // unknown is not true
+    }
   }
   problem.weights.assign(n * dims, 1);
   for (std::size_t l = 0; l < dims; ++l) {
@@ -257,30 +283,36 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     std::optional<Vec> weight, when;
     if (limit.weight) weight = rows.eval(*limit.weight, file_rows);
     if (limit.when) when = rows.eval(*limit.when, file_rows);
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t lane = lane_of[i];
+    if (!weight && !when) continue;  // counts: every weight is 1
+    std::size_t negative = n;        // the first item (in `move first` order) with a negative value
+    for (std::size_t lane = 0; lane < n; ++lane) {
+      const std::size_t i = item_of[lane];
       double w = weight ? weight->num[weight->at(lane)] : 1;
       if (std::isnan(w)) w = 0;  // a missing value adds nothing to a sum
       if (when && when->num[when->at(lane)] != 1) w = 0;
-      if (w < 0) {
-        throw PlanError("limit `" + result.limits[l] + "`: " +
-                        model::id_of(data, *assigned, static_cast<std::size_t>(item_rows[i])) + " adds " +
-                        format_number(w, dsl::Unit::None) + "; a limit's values must not be negative");
-      }
+      if (w < 0) negative = std::min(negative, i);
       problem.weights[i * dims + l] = w;
+    }
+    if (negative < n) {
+      throw PlanError("limit `" + result.limits[l] + "`: " +
+                      model::id_of(data, *assigned, static_cast<std::size_t>(item_rows[negative])) + " adds " +
+                      format_number(problem.weights[negative * dims + l], dsl::Unit::None) +
+                      "; a limit's values must not be negative");
     }
   }
   problem.keys.assign(n * prefs, kNoKey);
   std::optional<Vec> first_preference;  // the shortfall is reported per value of it
   for (std::size_t j = 0; j < prefs; ++j) {
     Vec key = rows.eval(plan.prefers[j].assigned_key, file_rows);
-    for (std::size_t i = 0; i < n; ++i) problem.keys[i * prefs + j] = key_of(key, lane_of[i]);
+    for (std::size_t lane = 0; lane < n; ++lane) problem.keys[item_of[lane] * prefs + j] = key_of(key, lane);
     if (j == 0) first_preference = std::move(key);
   }
 
+  stage_done("weights, keys and keeps");
   planning::Solution solution = planning::solve(problem);
   result.minimal = solution.minimal;
 
+  stage_done("solve");
   // Targets' loads.
   auto over = [&](const std::vector<double>& load, std::size_t t) {
     for (std::size_t l = 0; l < dims; ++l) {
@@ -330,75 +362,101 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     moved_rows.push_back(item_rows[i]);
     dest_rows.push_back(target_rows[solution.items[i].target]);
   }
-  auto render = [&](const std::vector<dsl::PlanTemplatePart>& parts) {
-    std::vector<std::string> out(moved.size());
-    for (const auto& part : parts) {
-      if (!part.is_expr) {
-        for (auto& s : out) s += part.text;
-        continue;
-      }
-      Vec v = rows.eval(part.expr, part.of_target ? dest_rows : moved_rows);
-      for (std::size_t k = 0; k < moved.size(); ++k) out[k] += format_lane(v, part.expr.type, k, data);
+  // The templates' expressions, a column each over the moves (the evaluator runs on this thread).
+  auto values_of = [&](const std::vector<dsl::PlanTemplatePart>& parts) {
+    std::vector<std::optional<Vec>> values(parts.size());
+    for (std::size_t k = 0; k < parts.size(); ++k) {
+      if (parts[k].is_expr) values[k] = rows.eval(parts[k].expr, parts[k].of_target ? dest_rows : moved_rows);
     }
-    return out;
+    return values;
   };
-  std::vector<std::string> messages = render(plan.message);
-  std::vector<std::string> remedies = render(plan.remedy);
-  const std::string target_where = plan.source.to.where ? pack.text_of(plan.source.to.where->span) : "";
-  std::vector<std::string> over_reason(target_rows.size() * dims);
-  result.moves.reserve(moved.size());
-  for (std::size_t k = 0; k < moved.size(); ++k) {
-    const std::size_t i = moved[k];
-    const auto& p = solution.items[i];
-    const auto& item = problem.items[i];
-    PlanMove move;
-    move.record = model::id_of(data, *assigned, static_cast<std::size_t>(item_rows[i]));
-    move.record_name = name_of(data, *assigned, item_rows[i]);
-    std::int32_t owner = link->rows[item_rows[i]];
-    if (owner != model::kNoRow) {
-      move.from = model::id_of(data, *users, static_cast<std::size_t>(owner));
-      move.from_name = name_of(data, *users, owner);
-    } else if (const model::StrId named = model::TextValues(data, *link)[item_rows[i]]; named != model::kMissingStr) {
-      move.from = std::string(data.strings.view(named));  // an id the data doesn't have
-      move.from_name = move.from;
+  const std::vector<std::optional<Vec>> message_values = values_of(plan.message);
+  const std::vector<std::optional<Vec>> remedy_values = values_of(plan.remedy);
+  // A template's text is about its fixed parts plus a name or so per value: reserved at once.
+  auto reserve_of = [](const std::vector<dsl::PlanTemplatePart>& parts) {
+    std::size_t size = 0;
+    for (const auto& part : parts) size += part.is_expr ? 24 : part.text.size();
+    return size;
+  };
+  const std::size_t message_reserve = reserve_of(plan.message);
+  const std::size_t remedy_reserve = reserve_of(plan.remedy);
+  auto render = [&](std::string& out, const std::vector<dsl::PlanTemplatePart>& parts,
+                    const std::vector<std::optional<Vec>>& values, std::size_t reserve, std::size_t k) {
+    out.reserve(reserve);
+    for (std::size_t part = 0; part < parts.size(); ++part) {
+      if (parts[part].is_expr) append_lane(out, *values[part], parts[part].expr.type, k, data);
+      else out += parts[part].text;
     }
-    move.to = result.targets[p.target].id;
-    move.to_name = result.targets[p.target].name;
-    move.to_overflow = problem.targets[p.target].overflow;
-    move.id = "mv-" + fingerprint(pack.name, plan.id, move.record, move.from + ">" + move.to);
+  };
+  const std::string target_where = plan.source.to.where ? pack.text_of(plan.source.to.where->span) : "";
+  // Why a target gives records away: the same words for every record leaving it.
+  std::vector<std::string> over_reason(target_rows.size() * dims);
+  for (std::size_t i : moved) {
+    const auto& p = solution.items[i];
     if (p.reason == planning::Reason::NoTarget) {
       ++result.without_target;
-      if (owner == model::kNoRow && move.from.empty()) move.reasons.push_back("no owner");
-      else if (owner == model::kNoRow) move.reasons.push_back("owner " + move.from + " is not in the data");
-      else move.reasons.push_back("owner " + move.from + " is not a target" + (target_where.empty() ? "" : " (" + target_where + ")"));
-    } else {
-      ++result.relieved;
-      const std::size_t from = static_cast<std::size_t>(item.current);
-      for (std::size_t l = 0; l < dims; ++l) {
-        if (!(p.over & (1u << l))) continue;
-        std::string& reason = over_reason[from * dims + l];  // the same for every record leaving `from`
-        if (reason.empty()) {
-          reason = move.from + " is over `" + result.limits[l] + "` (" +
-                   format_number(solution.before[from][l], dsl::Unit::None) + " > " +
-                   format_number(problem.targets[from].capacity[l], dsl::Unit::None) + ")";
-        }
-        move.reasons.push_back(reason);
-      }
+      continue;
     }
-    for (std::size_t j = 0; j < prefs; ++j) {
-      if (p.preferred & (1u << j)) move.reasons.push_back(result.preferences[j]);
+    ++result.relieved;
+    const std::size_t from = static_cast<std::size_t>(problem.items[i].current);
+    for (std::size_t l = 0; l < dims; ++l) {
+      std::string& reason = over_reason[from * dims + l];
+      if (!(p.over & (1u << l)) || !reason.empty()) continue;
+      reason = result.targets[from].id + " is over `" + result.limits[l] + "` (" +
+               format_number(solution.before[from][l], dsl::Unit::None) + " > " +
+               format_number(problem.targets[from].capacity[l], dsl::Unit::None) + ")";
     }
-    if (move.to_overflow) {
-      ++result.to_overflow;
-      move.reasons.push_back("no target had room: overflow to " + move.to);
-    } else {
-      move.reasons.push_back("least loaded target with room");
-    }
-    move.message = std::move(messages[k]);
-    move.remedy = std::move(remedies[k]);
-    result.moves.push_back(std::move(move));
   }
+  for (std::size_t i : moved) result.to_overflow += problem.targets[solution.items[i].target].overflow;
+  // Each move is written by itself, so the moves are shared between the cores.
+  constexpr std::size_t kMovesPerPart = 512;
+  result.moves.resize(moved.size());
+  for_each_part(moved.size(), kMovesPerPart, [&](std::size_t begin, std::size_t end) {
+    std::string from_to;
+    for (std::size_t k = begin; k < end; ++k) {
+      const std::size_t i = moved[k];
+      const auto& p = solution.items[i];
+      PlanMove& move = result.moves[k];
+      move.record = model::id_of(data, *assigned, static_cast<std::size_t>(item_rows[i]));
+      move.record_name = name_of(data, *assigned, item_rows[i]);
+      std::int32_t owner = link->rows[item_rows[i]];
+      if (owner != model::kNoRow) {
+        move.from = model::id_of(data, *users, static_cast<std::size_t>(owner));
+        move.from_name = name_of(data, *users, owner);
+      } else if (const model::StrId named = model::TextValues(data, *link)[item_rows[i]]; named != model::kMissingStr) {
+        move.from = std::string(data.strings.view(named));  // an id the data doesn't have
+        move.from_name = move.from;
+      }
+      move.to = result.targets[p.target].id;
+      move.to_name = result.targets[p.target].name;
+      move.to_overflow = problem.targets[p.target].overflow;
+      from_to.assign(move.from).append(">").append(move.to);
+      move.id.reserve(3 + 16);
+      move.id = "mv-";
+      append_fingerprint(move.id, fingerprint_seed(pack.name, plan.id, move.record), from_to);
+      move.reasons.reserve((p.reason == planning::Reason::NoTarget ? 1 : std::popcount(p.over)) +
+                           std::popcount(p.preferred) + 1);
+      if (p.reason == planning::Reason::NoTarget) {
+        if (owner == model::kNoRow && move.from.empty()) move.reasons.push_back("no owner");
+        else if (owner == model::kNoRow) move.reasons.push_back("owner " + move.from + " is not in the data");
+        else move.reasons.push_back("owner " + move.from + " is not a target" + (target_where.empty() ? "" : " (" + target_where + ")"));
+      } else {
+        const std::size_t from = static_cast<std::size_t>(problem.items[i].current);
+        for (std::size_t l = 0; l < dims; ++l) {
+          if (p.over & (1u << l)) move.reasons.push_back(over_reason[from * dims + l]);
+        }
+      }
+      for (std::size_t j = 0; j < prefs; ++j) {
+        if (p.preferred & (1u << j)) move.reasons.push_back(result.preferences[j]);
+      }
+      if (move.to_overflow) move.reasons.push_back("no target had room: overflow to " + move.to);
+      else move.reasons.push_back("least loaded target with room");
+      render(move.message, plan.message, message_values, message_reserve, k);
+      render(move.remedy, plan.remedy, remedy_values, remedy_reserve, k);
+    }
+  });
 
+  stage_done("moves and their texts");
   // What found no room, and how much capacity is missing per value of the first preference.
   struct Short {
     std::size_t records = 0;
@@ -543,6 +601,7 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
                     (target_where.empty() ? "" : " (" + target_where + ")") + ": `keep " + keep_text + "` holds it in place.",
                 "Reassign it by hand if " + owner_text + " should not own it.");
   }
+  stage_done("shortfalls and findings");
   sort_findings(result.findings);
   return result;
 }

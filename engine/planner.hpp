@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dsl/program.hpp"
@@ -66,6 +67,8 @@ struct PlanResult {
   std::size_t to_overflow = 0;
   std::size_t over_before = 0, over_after = 0;  // targets over any limit
   bool minimal = true;            // the fewest moves is proven (see plan_solver.hpp)
+  /// Where run_plan's time went, stage by stage (seconds), for `rapport plan --timings`.
+  std::vector<std::pair<std::string, double>> stage_seconds;
 };
 
 /// A plan that can't run over this data (a negative weight, say), with the record it is about.

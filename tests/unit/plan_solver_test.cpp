@@ -1,5 +1,6 @@
 // The plan solver against an exact solver (brute force over every assignment) on many random
-// small instances: every limit holds, and the number of moves is the fewest possible.
+// small instances: every limit holds, and the number of moves is the fewest possible. Also the
+// stable radix sort that puts a plan's items in `move first` order.
 
 #include <gtest/gtest.h>
 
@@ -8,6 +9,7 @@
 #include <random>
 
 #include "engine/plan_solver.hpp"
+#include "engine/radix_sort.hpp"
 
 namespace rapport::engine::planning {
 namespace {
@@ -327,6 +329,41 @@ TEST(PlanSolver, NoRoomAnywhereGoesToTheOverflowOrStays) {
   Solution overflow = solve(p);
   EXPECT_EQ(overflow.moves, 1u);
   EXPECT_EQ(overflow.items[0].target, 1);  // the first in move-first order leaves
+}
+
+TEST(StableRadixSort, SortsByTheKeyAndKeepsTheOrderOfEqualKeys) {
+  struct Item {
+    std::uint64_t key = 0;
+    std::uint32_t place = 0;  // where it was before the sort
+  };
+  std::mt19937_64 random(7);
+  // Keys that differ in every digit, in the low digits only, in the high ones only, that mostly
+  // tie, that all tie, and IEEE order codes of revenues (as `move first` makes them).
+  const std::vector<std::function<std::uint64_t()>> kinds = {
+      [&] { return random(); },
+      [&] { return random() & 0xfff; },
+      [&] { return random() << 52; },
+      [&] { return random() % 5; },
+      [&] { return std::uint64_t{42}; },
+      [&] {
+        return (std::uint64_t{1} << 63) | (std::uint64_t{0x412e8480} << 32) | (random() % 3 << 20);
+      },
+  };
+  for (std::size_t kind = 0; kind < kinds.size(); ++kind) {
+    for (std::size_t n : {0, 1, 2, 3, 100, 5000}) {
+      std::vector<Item> items(n);
+      for (std::uint32_t i = 0; i < n; ++i) items[i] = Item{kinds[kind](), i};
+      std::vector<Item> expected = items;
+      std::stable_sort(expected.begin(), expected.end(),
+                       [](const Item& a, const Item& b) { return a.key < b.key; });
+      stable_radix_sort(items, [](const Item& item) { return item.key; });
+      ASSERT_EQ(items.size(), n);
+      for (std::size_t i = 0; i < n; ++i) {
+        ASSERT_EQ(items[i].key, expected[i].key) << "kind " << kind << ", " << n << " items, at " << i;
+        ASSERT_EQ(items[i].place, expected[i].place) << "kind " << kind << ", " << n << " items, at " << i;
+      }
+    }
+  }
 }
 
 }  // namespace
