@@ -50,15 +50,23 @@ std::string with_thousands(std::size_t n) {
   return out;
 }
 
-std::string csv_cell(std::string_view s) {
-  bool quote = s.find_first_of(",\"\n\r") != std::string_view::npos;
-  if (!quote) return std::string(s);
-  std::string out = "\"";
+void append_csv_cell(std::string& out, std::string_view s) {
+  if (s.find_first_of(",\"\n\r") == std::string_view::npos) {
+    out += s;
+    return;
+  }
+  out += '"';
   for (char c : s) {
     if (c == '"') out += '"';
     out += c;
   }
-  return out + "\"";
+  out += '"';
+}
+
+std::string csv_cell(std::string_view s) {
+  std::string out;
+  append_csv_cell(out, s);
+  return out;
 }
 
 std::string json_string(std::string_view s) { return "\"" + diag::json_escape(s) + "\""; }
@@ -289,11 +297,18 @@ void render_csv(const EvalResult& result, const ReportWriter& write) {
   out.append_each(result.findings.size(), [&result](std::string& buffer, std::size_t i) {
     const Finding& f = result.findings[i];
     std::string tags;
-    for (std::size_t t = 0; t < f.tags.size(); ++t) tags += (t ? ";" : "") + f.tags[t];
-    buffer += std::string(dsl::severity_name(f.severity)) + "," + csv_cell(f.pack) + "," + csv_cell(f.pack_version) +
-              "," + csv_cell(f.rule) + "," + csv_cell(f.subject_entity) + "," + csv_cell(f.subject_id) + "," +
-              csv_cell(f.subject_name) + "," + csv_cell(f.message.str()) + "," + csv_cell(f.remedy.str()) + "," + csv_cell(tags) +
-              "," + f.fingerprint() + "\n";
+    for (std::size_t t = 0; t < f.tags.size(); ++t) tags.append(t ? ";" : "").append(f.tags[t]);
+    buffer += dsl::severity_name(f.severity);
+    const std::string message = f.message.str(), remedy = f.remedy.str();  // rendered now: kept alive
+    const std::initializer_list<std::string_view> cells = {
+        f.pack, f.pack_version, f.rule, f.subject_entity, f.subject_id, f.subject_name, message, remedy, tags};
+    for (std::string_view cell : cells) {
+      buffer += ',';
+      append_csv_cell(buffer, cell);
+    }
+    buffer += ',';
+    append_fingerprint(buffer, fingerprint_seed(f.pack, f.rule, f.subject_entity), f.subject_id);
+    buffer += '\n';
   });
   out.finish();
 }

@@ -40,6 +40,8 @@ std::string render_csv(const EvalResult& result);
 /// Building blocks of every report: "12,345", an RFC 4180 cell, a quoted JSON string.
 std::string with_thousands(std::size_t n);
 std::string csv_cell(std::string_view s);
+/// csv_cell(s) appended to `out`, without a temporary.
+void append_csv_cell(std::string& out, std::string_view s);
 std::string json_string(std::string_view s);
 /// json_string(s) appended to `out`, without a temporary (reports of a million findings).
 void append_json_string(std::string& out, std::string_view s);

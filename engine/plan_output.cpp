@@ -204,10 +204,18 @@ void render_plan_csv(const PlanResult& r, const ReportWriter& write) {
   out += "move_id,record_id,record_name,from_id,from_name,to_id,to_name,overflow,reasons,message,remedy\n";
   out.append_each(r.moves.size(), [&](std::string& buffer, std::size_t i) {
     const PlanMove& m = r.moves[i];
-    buffer.append(m.id).append(",").append(csv_cell(m.record)).append(",").append(csv_cell(m.record_name)).append(",");
-    buffer.append(csv_cell(m.from)).append(",").append(csv_cell(m.from_name)).append(",").append(csv_cell(m.to)).append(",");
-    buffer.append(csv_cell(m.to_name)).append(",").append(m.to_overflow ? "true" : "false").append(",");
-    buffer.append(csv_cell(join(m.reasons, "; "))).append(",").append(csv_cell(m.message)).append(",").append(csv_cell(m.remedy)).append("\n");
+    buffer += m.id;
+    for (const std::string* cell : {&m.record, &m.record_name, &m.from, &m.from_name, &m.to, &m.to_name}) {
+      buffer += ',';
+      append_csv_cell(buffer, *cell);
+    }
+    buffer.append(m.to_overflow ? ",true," : ",false,");
+    append_csv_cell(buffer, join(m.reasons, "; "));
+    buffer += ',';
+    append_csv_cell(buffer, m.message);
+    buffer += ',';
+    append_csv_cell(buffer, m.remedy);
+    buffer += '\n';
   });
   out.finish();
 }
