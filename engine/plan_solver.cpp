@@ -324,11 +324,20 @@ class Placer {
     std::pop_heap(heap.begin(), heap.end());
     heap.pop_back();
   }
-  /// The top entry's target now has `load`: move it down to its place.
+  /// The top entry's target now has `load` (never less than before): move it down to its place,
+  /// one comparison of children a level (pop_heap and push_heap would walk the heap twice). The
+  /// order is strict (no two entries of a heap share a target), so the tops are the same either way.
   static void refresh(Heap& heap, double load) {
-    std::pop_heap(heap.begin(), heap.end());
-    heap.back().load = load;
-    std::push_heap(heap.begin(), heap.end());
+    const Entry moving{load, heap.front().target};
+    const std::size_t size = heap.size();
+    std::size_t at = 0;
+    for (std::size_t child = 1; child < size; child = 2 * at + 1) {
+      if (child + 1 < size && heap[child] < heap[child + 1]) ++child;  // the child nearer the top
+      if (!(moving < heap[child])) break;
+      heap[at] = heap[child];
+      at = child;
+    }
+    heap[at] = moving;
   }
   using Key = std::pair<std::uint32_t, std::vector<std::uint64_t>>;  // pattern, keys on it
   struct KeyHash {
