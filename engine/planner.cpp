@@ -464,20 +464,15 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     std::vector<double> weight;
   };
   std::map<std::string, Short> shortage;
-  std::vector<std::string> pref0_text(n);
-  if (first_preference) {
-    for (std::size_t i = 0; i < n; ++i) {
-      if (solution.items[i].unplaced || (solution.items[i].moved && problem.targets[solution.items[i].target].overflow)) {
-        pref0_text[i] = format_lane(*first_preference, plan.prefers[0].assigned_key.type, lane_of[i], data);
-      }
-    }
-  }
   std::vector<std::size_t> unplaced;  // by record id
+  std::string pref0_text;
   for (std::size_t i = 0; i < n; ++i) {
     const auto& p = solution.items[i];
     const bool overflowed = p.moved && problem.targets[p.target].overflow;
     if (!p.unplaced && !overflowed) continue;
-    Short& s = shortage[pref0_text[i]];
+    pref0_text.clear();
+    if (first_preference) append_lane(pref0_text, *first_preference, plan.prefers[0].assigned_key.type, lane_of[i], data);
+    Short& s = shortage[pref0_text];
     ++s.records;
     s.unplaced += p.unplaced;
     s.weight.resize(dims, 0);
