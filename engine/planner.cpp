@@ -89,6 +89,17 @@ class IdOrder {
   bool in_row_order_ = true;
 };
 
+/// Sorts items (indexes into `item_rows`) by their record's id: by row, with a radix sort, when
+/// the ids are in row order.
+void sort_by_record_id(std::vector<std::size_t>& items, const std::vector<std::int32_t>& item_rows,
+                       const IdOrder& order) {
+  if (order.in_row_order()) {
+    stable_radix_sort(items, [&](std::size_t i) { return static_cast<std::uint64_t>(item_rows[i]); });
+  } else {
+    std::sort(items.begin(), items.end(), [&](std::size_t a, std::size_t b) { return order(item_rows[a], item_rows[b]); });
+  }
+}
+
 /// One `move first by` key per lane as an integer that sorts the same way: numbers by value,
 /// texts by their rank among the texts present, reversed when descending; missing values last.
 std::vector<std::uint64_t> order_codes(const Vec& v, bool descending, const model::Dataset& data, std::size_t lanes) {
@@ -356,7 +367,7 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     if (p.moved) moved.push_back(i);
   }
   // By record id, the order of the report.
-  std::sort(moved.begin(), moved.end(), [&](std::size_t a, std::size_t b) { return item_order(item_rows[a], item_rows[b]); });
+  sort_by_record_id(moved, item_rows, item_order);
   std::vector<std::int32_t> moved_rows, dest_rows;
   for (std::size_t i : moved) {
     moved_rows.push_back(item_rows[i]);
@@ -479,7 +490,7 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     for (std::size_t l = 0; l < dims; ++l) s.weight[l] += problem.weights[i * dims + l];
     if (p.unplaced) unplaced.push_back(i);
   }
-  std::sort(unplaced.begin(), unplaced.end(), [&](std::size_t a, std::size_t b) { return item_order(item_rows[a], item_rows[b]); });
+  sort_by_record_id(unplaced, item_rows, item_order);
   for (std::size_t i : unplaced) {
     PlanUnplaced u;
     u.record = model::id_of(data, *assigned, static_cast<std::size_t>(item_rows[i]));

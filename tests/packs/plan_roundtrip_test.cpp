@@ -136,8 +136,8 @@ TEST_F(PlanRoundTrip, AfterThePlanOnlyWhatThePlanExplainsRemains) {
   EXPECT_LE(limit_findings, 3 * explained_targets.size());
 }
 
-// The example book's plan, as the README's first command shows it; the expectations are in
-// tests/golden/plan (RAPPORT_UPDATE_GOLDEN=1 rewrites them).
+// The example book's plans, as the README's first command shows the first; the expectations are
+// in tests/golden/plan (RAPPORT_UPDATE_GOLDEN=1 rewrites them).
 TEST(PlanOfTheExamples, ReadsTheSameInEveryFormat) {
   const fs::path expected = fs::path(RAPPORT_TEST_DATA) / "golden" / "plan";
   for (const std::string format : {"text", "json", "csv"}) {
@@ -146,6 +146,19 @@ TEST(PlanOfTheExamples, ReadsTheSameInEveryFormat) {
                              format);
     EXPECT_EQ(status, 0) << format;
     testing::expect_golden(expected / ("examples." + format), out);
+  }
+}
+
+// Without an overflow, what finds no room stays and is listed, by record id, with the portfolios
+// still over their limit.
+TEST(PlanOfTheExamples, WithoutAnOverflowListsWhatCouldNotBePlaced) {
+  const fs::path expected = fs::path(RAPPORT_TEST_DATA) / "golden" / "plan";
+  for (const std::string format : {"text", "json"}) {
+    auto [status, out] = run("plan " + (expected / "no_overflow.rules").string() + " --data " +
+                             std::string(RAPPORT_SOURCE_DIR) + "/examples/data --as-of 2026-11-01 --color never --format " +
+                             format);
+    EXPECT_EQ(status, 0) << format;
+    testing::expect_golden(expected / ("no_overflow." + format), out);
   }
 }
 
