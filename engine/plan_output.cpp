@@ -40,11 +40,9 @@ std::string loads_json(std::size_t count, const std::vector<double>& loads) {
   return out + "]}";
 }
 
-
-std::string join(const std::vector<std::string>& items, const std::string& separator) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? separator : "") + items[i];
-  return out;
+/// A move's reasons joined by "; ", appended to `out`.
+void append_reasons(std::string& out, const PlanResult& r, const PlanMove& m) {
+  for (std::size_t k = 0; k < m.reasons.size(); ++k) out.append(k ? "; " : "").append(r.reason_texts[m.reasons[k]]);
 }
 
 }  // namespace
@@ -78,7 +76,7 @@ void render_plan_text(const PlanResult& r, const RunInfo& info, bool color, cons
       if (m.to_overflow) buffer += " [overflow]";
       buffer.append("  ").append(dim).append(m.id).append(reset).append("\n");
       buffer.append("      ").append(dim).append("why:").append(reset).append(" ");
-      for (std::size_t k = 0; k < m.reasons.size(); ++k) buffer.append(k ? "; " : "").append(m.reasons[k]);
+      append_reasons(buffer, r, m);
       buffer += "\n";
       if (!m.message.empty()) buffer.append("      ").append(m.message).append("\n");
       if (!m.remedy.empty()) buffer.append("      ").append(dim).append("remedy:").append(reset).append(" ").append(m.remedy).append("\n");
@@ -154,7 +152,7 @@ void render_plan_json(const PlanResult& r, const RunInfo& info, const ReportWrit
     buffer.append(", \"overflow\": ").append(m.to_overflow ? "true" : "false").append(", \"reasons\": [");
     for (std::size_t k = 0; k < m.reasons.size(); ++k) {
       buffer.append(k ? ", " : "");
-      append_json_string(buffer, m.reasons[k]);
+      append_json_string(buffer, r.reason_texts[m.reasons[k]]);
     }
     buffer.append("], \"message\": ");
     append_json_string(buffer, m.message);
@@ -210,7 +208,9 @@ void render_plan_csv(const PlanResult& r, const ReportWriter& write) {
       append_csv_cell(buffer, *cell);
     }
     buffer.append(m.to_overflow ? ",true," : ",false,");
-    append_csv_cell(buffer, join(m.reasons, "; "));
+    std::string reasons;
+    append_reasons(reasons, r, m);
+    append_csv_cell(buffer, reasons);
     buffer += ',';
     append_csv_cell(buffer, m.message);
     buffer += ',';

@@ -8,6 +8,7 @@
 #include <map>
 #include <numeric>
 #include <optional>
+#include <unordered_map>
 
 #include "engine/evaluator.hpp"
 #include "engine/format.hpp"
@@ -400,25 +401,57 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
     }
   };
   const std::string target_where = plan.source.to.where ? pack.text_of(plan.source.to.where->span) : "";
-  // Why a target gives records away: the same words for every record leaving it.
-  std::vector<std::string> over_reason(target_rows.size() * dims);
+  // Why each record moves, in words that many moves share: each text is kept once in
+  // result.reason_texts, and a move lists the indexes of its own. Every text a move needs is
+  // made here, before the moves are shared between the cores; they only look them up.
+  constexpr std::uint32_t kNone = ~std::uint32_t{0};
+  auto add_reason = [&](std::uint32_t& id, std::string text) {
+    if (id != kNone) return;
+    id = static_cast<std::uint32_t>(result.reason_texts.size());
+    result.reason_texts.push_back(std::move(text));
+  };
+  const model::TextValues owner_ids(data, *link);
+  std::uint32_t no_owner = kNone, least_loaded = kNone;
+  std::vector<std::uint32_t> not_a_target(users->size(), kNone);    // per user row: its owner text
+  std::unordered_map<model::StrId, std::uint32_t> not_in_the_data;   // per owner id the data lacks
+  std::vector<std::uint32_t> over_limit(target_rows.size() * dims, kNone);  // per target and limit
+  std::vector<std::uint32_t> preferred(prefs, kNone), to_overflow(target_rows.size(), kNone);
   for (std::size_t i : moved) {
     const auto& p = solution.items[i];
+    const std::int32_t owner = link->rows[item_rows[i]];
     if (p.reason == planning::Reason::NoTarget) {
       ++result.without_target;
-      continue;
+      const model::StrId named = owner_ids[item_rows[i]];
+      if (owner != model::kNoRow) {
+        add_reason(not_a_target[owner], "owner " + model::id_of(data, *users, static_cast<std::size_t>(owner)) +
+                                            " is not a target" + (target_where.empty() ? "" : " (" + target_where + ")"));
+      } else if (named == model::kMissingStr || data.strings.view(named).empty()) {
+        add_reason(no_owner, "no owner");  // as the move's `from` is then empty
+      } else {
+        auto [at, fresh] = not_in_the_data.try_emplace(named, kNone);
+        add_reason(at->second, "owner " + std::string(data.strings.view(named)) + " is not in the data");
+      }
+    } else {
+      ++result.relieved;
+      const std::size_t from = static_cast<std::size_t>(problem.items[i].current);
+      for (std::size_t l = 0; l < dims; ++l) {
+        if (!(p.over & (1u << l)) || over_limit[from * dims + l] != kNone) continue;
+        add_reason(over_limit[from * dims + l],
+                   result.targets[from].id + " is over `" + result.limits[l] + "` (" +
+                       format_number(solution.before[from][l], dsl::Unit::None) + " > " +
+                       format_number(problem.targets[from].capacity[l], dsl::Unit::None) + ")");
+      }
     }
-    ++result.relieved;
-    const std::size_t from = static_cast<std::size_t>(problem.items[i].current);
-    for (std::size_t l = 0; l < dims; ++l) {
-      std::string& reason = over_reason[from * dims + l];
-      if (!(p.over & (1u << l)) || !reason.empty()) continue;
-      reason = result.targets[from].id + " is over `" + result.limits[l] + "` (" +
-               format_number(solution.before[from][l], dsl::Unit::None) + " > " +
-               format_number(problem.targets[from].capacity[l], dsl::Unit::None) + ")";
+    for (std::size_t j = 0; j < prefs; ++j) {
+      if (p.preferred & (1u << j)) add_reason(preferred[j], result.preferences[j]);
+    }
+    if (problem.targets[p.target].overflow) {
+      ++result.to_overflow;
+      add_reason(to_overflow[p.target], "no target had room: overflow to " + result.targets[p.target].id);
+    } else {
+      add_reason(least_loaded, "least loaded target with room");
     }
   }
-  for (std::size_t i : moved) result.to_overflow += problem.targets[solution.items[i].target].overflow;
   // Each move is written by itself, so the moves are shared between the cores.
   constexpr std::size_t kMovesPerPart = 512;
   result.moves.resize(moved.size());
@@ -434,7 +467,7 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
       if (owner != model::kNoRow) {
         move.from = model::id_of(data, *users, static_cast<std::size_t>(owner));
         move.from_name = name_of(data, *users, owner);
-      } else if (const model::StrId named = model::TextValues(data, *link)[item_rows[i]]; named != model::kMissingStr) {
+      } else if (const model::StrId named = owner_ids[item_rows[i]]; named != model::kMissingStr) {
         move.from = std::string(data.strings.view(named));  // an id the data doesn't have
         move.from_name = move.from;
       }
@@ -447,21 +480,22 @@ PlanResult run_plan(const dsl::CompiledPack& pack, const dsl::CompiledPlan& plan
       append_fingerprint(move.id, fingerprint_seed(pack.name, plan.id, move.record), from_to);
       move.reasons.reserve((p.reason == planning::Reason::NoTarget ? 1 : std::popcount(p.over)) +
                            std::popcount(p.preferred) + 1);
-      if (p.reason == planning::Reason::NoTarget) {
-        if (owner == model::kNoRow && move.from.empty()) move.reasons.push_back("no owner");
-        else if (owner == model::kNoRow) move.reasons.push_back("owner " + move.from + " is not in the data");
-        else move.reasons.push_back("owner " + move.from + " is not a target" + (target_where.empty() ? "" : " (" + target_where + ")"));
-      } else {
+      if (p.reason != planning::Reason::NoTarget) {
         const std::size_t from = static_cast<std::size_t>(problem.items[i].current);
         for (std::size_t l = 0; l < dims; ++l) {
-          if (p.over & (1u << l)) move.reasons.push_back(over_reason[from * dims + l]);
+          if (p.over & (1u << l)) move.reasons.push_back(over_limit[from * dims + l]);
         }
+      } else if (owner != model::kNoRow) {
+        move.reasons.push_back(not_a_target[owner]);
+      } else if (move.from.empty()) {
+        move.reasons.push_back(no_owner);
+      } else {
+        move.reasons.push_back(not_in_the_data.find(owner_ids[item_rows[i]])->second);
       }
       for (std::size_t j = 0; j < prefs; ++j) {
-        if (p.preferred & (1u << j)) move.reasons.push_back(result.preferences[j]);
+        if (p.preferred & (1u << j)) move.reasons.push_back(preferred[j]);
       }
-      if (move.to_overflow) move.reasons.push_back("no target had room: overflow to " + move.to);
-      else move.reasons.push_back("least loaded target with room");
+      move.reasons.push_back(move.to_overflow ? to_overflow[p.target] : least_loaded);
       render(move.message, plan.message, message_values, message_reserve, k);
       render(move.remedy, plan.remedy, remedy_values, remedy_reserve, k);
     }

@@ -22,7 +22,7 @@ struct PlanMove {
   std::string from, from_name;  // empty when the record had no owner
   std::string to, to_name;
   bool to_overflow = false;
-  std::vector<std::string> reasons;
+  std::vector<std::uint32_t> reasons;  // why it moves, in order: indexes into PlanResult::reason_texts
   std::string message, remedy;
 };
 
@@ -56,6 +56,7 @@ struct PlanResult {
   std::vector<std::string> limits;           // as written
   std::vector<std::string> preferences;      // as written
   std::vector<PlanMove> moves;               // by record id
+  std::vector<std::string> reason_texts;     // every reason a move gives, once (PlanMove::reasons)
   std::vector<PlanTargetLoad> targets;       // by id; overflow targets last
   std::vector<PlanUnplaced> unplaced;
   std::vector<PlanShortfall> shortfalls;

@@ -162,6 +162,19 @@ TEST(PlanOfTheExamples, WithoutAnOverflowListsWhatCouldNotBePlaced) {
   }
 }
 
+// Every reason a record moves, each in its words: no owner (missing or empty), an owner the data
+// doesn't have, an owner who is not a target, an owner over a limit; preferences met; the least
+// loaded target or the overflow.
+TEST(PlanOfTheExamples, EveryReasonAMoveGives) {
+  const fs::path expected = fs::path(RAPPORT_TEST_DATA) / "golden" / "plan";
+  for (const std::string format : {"text", "json"}) {
+    auto [status, out] = run("plan " + (expected / "owners.rules").string() + " --data " +
+                             (expected / "owners_data").string() + " --as-of 2026-11-01 --color never --format " + format);
+    EXPECT_EQ(status, 0) << format;
+    testing::expect_golden(expected / ("owners." + format), out);
+  }
+}
+
 // A limit's values must not go below zero (the solver's proof needs it): the error names the
 // first record that breaks it in `move first` order, which here is not the first in the file.
 TEST(PlanErrors, ANegativeValueNamesTheFirstRecordToMove) {
