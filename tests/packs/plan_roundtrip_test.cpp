@@ -138,41 +138,36 @@ TEST_F(PlanRoundTrip, AfterThePlanOnlyWhatThePlanExplainsRemains) {
 
 // The example book's plans, as the README's first command shows the first; the expectations are
 // in tests/golden/plan (RAPPORT_UPDATE_GOLDEN=1 rewrites them).
-TEST(PlanOfTheExamples, ReadsTheSameInEveryFormat) {
-  const fs::path expected = fs::path(RAPPORT_TEST_DATA) / "golden" / "plan";
-  for (const std::string format : {"text", "json", "csv"}) {
-    auto [status, out] = run("plan " + std::string(RAPPORT_SOURCE_DIR) + "/rulesets/portfolio --data " +
-                             std::string(RAPPORT_SOURCE_DIR) + "/examples/data --as-of 2026-11-01 --color never --format " +
-                             format);
-    EXPECT_EQ(status, 0) << format;
-    testing::expect_golden(expected / ("examples." + format), out);
+const fs::path kPlanGoldens = fs::path(RAPPORT_TEST_DATA) / "golden" / "plan";
+
+/// `rapport plan PACK --data DATA` in each format, against tests/golden/plan/NAME.FORMAT.
+void expect_plan_golden(const std::string& pack, const std::string& data, const std::string& name,
+                        std::initializer_list<const char*> formats) {
+  for (const std::string format : formats) {
+    auto [status, out] = run("plan " + pack + " --data " + data + " --as-of 2026-11-01 --color never --format " + format);
+    EXPECT_EQ(status, 0) << name << " " << format;
+    testing::expect_golden(kPlanGoldens / (name + "." + format), out);
   }
+}
+
+TEST(PlanOfTheExamples, ReadsTheSameInEveryFormat) {
+  expect_plan_golden(std::string(RAPPORT_SOURCE_DIR) + "/rulesets/portfolio",
+                     std::string(RAPPORT_SOURCE_DIR) + "/examples/data", "examples", {"text", "json", "csv"});
 }
 
 // Without an overflow, what finds no room stays and is listed, by record id, with the portfolios
 // still over their limit.
 TEST(PlanOfTheExamples, WithoutAnOverflowListsWhatCouldNotBePlaced) {
-  const fs::path expected = fs::path(RAPPORT_TEST_DATA) / "golden" / "plan";
-  for (const std::string format : {"text", "json"}) {
-    auto [status, out] = run("plan " + (expected / "no_overflow.rules").string() + " --data " +
-                             std::string(RAPPORT_SOURCE_DIR) + "/examples/data --as-of 2026-11-01 --color never --format " +
-                             format);
-    EXPECT_EQ(status, 0) << format;
-    testing::expect_golden(expected / ("no_overflow." + format), out);
-  }
+  expect_plan_golden((kPlanGoldens / "no_overflow.rules").string(), std::string(RAPPORT_SOURCE_DIR) + "/examples/data",
+                     "no_overflow", {"text", "json"});
 }
 
 // Every reason a record moves, each in its words: no owner (missing or empty), an owner the data
 // doesn't have, an owner who is not a target, an owner over a limit; preferences met; the least
 // loaded target or the overflow.
 TEST(PlanOfTheExamples, EveryReasonAMoveGives) {
-  const fs::path expected = fs::path(RAPPORT_TEST_DATA) / "golden" / "plan";
-  for (const std::string format : {"text", "json"}) {
-    auto [status, out] = run("plan " + (expected / "owners.rules").string() + " --data " +
-                             (expected / "owners_data").string() + " --as-of 2026-11-01 --color never --format " + format);
-    EXPECT_EQ(status, 0) << format;
-    testing::expect_golden(expected / ("owners." + format), out);
-  }
+  expect_plan_golden((kPlanGoldens / "owners.rules").string(), (kPlanGoldens / "owners_data").string(), "owners",
+                     {"text", "json"});
 }
 
 // A limit's values must not go below zero (the solver's proof needs it): the error names the
