@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -624,6 +626,56 @@ TEST(LoadBasic, ProgressReportsBytes) {
     for (std::size_t i = 1; i < list.size(); ++i) EXPECT_GE(list[i].first, list[i - 1].first);
   }
   EXPECT_GT(calls["accounts"].size(), 2u);  // several chunks
+}
+
+/// The resident bytes of this process's mappings of `path` (/proc/self/smaps), or -1 without smaps.
+long long mapped_resident_bytes(const std::string& path) {
+  std::ifstream smaps("/proc/self/smaps");
+  if (!smaps) return -1;
+  long long total = 0;
+  bool in_file = false;
+  for (std::string line; std::getline(smaps, line);) {
+    // A mapping's header line starts with its address range; its fields follow, one per line.
+    if (const auto dash = line.find('-'); dash != std::string::npos && dash > 0 &&
+                                          std::isxdigit(static_cast<unsigned char>(line[0])) &&
+                                          line.find(' ') > dash) {
+      in_file = line.size() >= path.size() && line.compare(line.size() - path.size(), path.size(), path) == 0;
+    } else if (in_file && line.rfind("Rss:", 0) == 0) {
+      total += std::stoll(line.substr(4)) * 1024;
+    }
+  }
+  return total;
+}
+
+TEST(LoadBasic, OnlyTheChunksBeingParsedStayMapped) {
+  // 24 MB of accounts in chunks of 32 KiB. Finding the chunks' bounds reads the file at every
+  // chunk's end; where the page cache holds it in large folios, each read maps 2 MiB. What is
+  // mapped counts in the process's RSS: only the chunks between parsing and merging may stay.
+  TempDir dir;
+  std::string content;
+  for (int i = 0; content.size() < (24u << 20); ++i) {
+    content += R"({"id":"acc-)" + std::to_string(i) + R"(","name":"Account )" + std::to_string(i) +
+               R"(","tier":"standard","annual_revenue":)" + std::to_string(1000 + i) + "}\n";
+  }
+  const std::string path = fs::canonical(dir.write("accounts.jsonl", content)).string();
+  ASSERT_GE(mapped_resident_bytes(path), 0) << "no /proc/self/smaps";
+  auto d = std::make_unique<Loaded>();
+  d->discovery = load::discover(dir.str(), d->sink);
+  load::LoadOptions options;
+  options.fields = {{"accounts", {"name", "tier", "annual_revenue"}}};
+  options.threads = 2;
+  options.chunk_bytes = 32u << 10;
+  long long most = 0;
+  std::size_t calls = 0;
+  options.progress = [&](const std::string&, std::size_t done, std::size_t) {
+    if (done > 0 && calls++ % 64 == 0) most = std::max(most, mapped_resident_bytes(path));
+  };
+  d->dataset->schema = d->discovery.schema;
+  ASSERT_TRUE(load::load(d->discovery, options, *d->dataset, d->stats, d->sink));
+  EXPECT_GT(calls, 700u);
+  EXPECT_EQ(d->dataset->table("accounts")->size(), static_cast<std::size_t>(std::count(content.begin(), content.end(), '\n')));
+  // The chunks in flight are a few hundred KiB, each end of them at most one 2 MiB folio.
+  EXPECT_LT(most, 8ll << 20) << "of a " << content.size() << "-byte file";
 }
 
 // ---------------------------------------------------------------------------------------------
