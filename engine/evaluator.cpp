@@ -279,6 +279,16 @@ struct RuleEvidence final : LaneRenderer {
   }
 };
 
+/// The names of a rule's subjects (one lane per finding), read from the dataset's string pool
+/// when written. Lanes without a name have none: their findings keep an empty text.
+struct RuleNames final : LaneRenderer {
+  std::vector<StrId> names;
+  const model::Dataset* data = nullptr;
+
+  void append(std::string& out, std::uint32_t lane) const override { out += data->strings.view(names[lane]); }
+  [[nodiscard]] bool empty(std::uint32_t /*lane*/) const override { return false; }
+};
+
 class Evaluator {
  public:
   /// `shortcuts`: see EvalOptions::shared_set_shortcuts.
@@ -1754,6 +1764,10 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
   for (const auto& let : rule.lets) evidence->types.push_back(&let.value.type);
   evidence->lets = std::move(selected_lets);  // read by nothing else from here on
   std::string values;  // a finding's rendered evidence values, see EvidenceList
+  // The subjects' names: views into the string pool when texts are deferred, else copies.
+  boost::intrusive_ptr<RuleNames> subject_names(new RuleNames);
+  subject_names->data = &data_;
+  if (table && !names.empty() && defer_texts_) subject_names->names.resize(firing.size(), kMissingStr);
   for (std::size_t i = 0; i < firing.size(); ++i) {
     Finding finding;
     finding.pack = pack;
@@ -1766,8 +1780,14 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
     if (table) {
       std::int32_t r = selected.var.row[i];
       finding.subject_id = model::id_of(data_, *table, static_cast<std::size_t>(r));
-      if (const StrId name = names.empty() ? kMissingStr : names[static_cast<std::size_t>(r)]; name != kMissingStr) {
-        finding.subject_name = std::string(data_.strings.view(name));
+      if (const StrId name = names.empty() ? kMissingStr : names[static_cast<std::size_t>(r)];
+          name != kMissingStr && !data_.strings.view(name).empty()) {
+        if (defer_texts_) {
+          subject_names->names[i] = name;
+          finding.subject_name = FindingText(subject_names, static_cast<std::uint32_t>(i));
+        } else {
+          finding.subject_name = data_.strings.view(name);
+        }
       }
     } else {
       finding.value_subject = true;

@@ -110,6 +110,12 @@ class LaneRenderer : public boost::intrusive_ref_counter<LaneRenderer, boost::th
   virtual void append(std::string& out, std::uint32_t lane) const = 0;
   /// The text itself when it is stored, not rendered (the same for every lane), else nullptr.
   [[nodiscard]] virtual const std::string_view* stored() const { return nullptr; }
+  /// Whether lane `lane`'s text is empty (rendered to find out unless a renderer knows).
+  [[nodiscard]] virtual bool empty(std::uint32_t lane) const {
+    std::string text;
+    append(text, lane);
+    return text.empty();
+  }
 };
 using LaneSource = boost::intrusive_ptr<const LaneRenderer>;
 
@@ -196,11 +202,11 @@ class EvidenceList {
   std::uint32_t lane_ = 0;
 };
 
-/// A finding's message or remedy: its text, or what renders the text each time it is read. The
-/// evaluator defers them when asked (EvalOptions::defer_texts, for `check`, which writes its report
-/// and exits): a million findings would otherwise hold a million rendered messages and remedies
-/// (about 350 MB at a million accounts) until the report is written. A deferred text reads the
-/// dataset it was evaluated over, which must outlive it unchanged. 16 bytes.
+/// A finding's message, remedy or subject name: its text, or what renders the text each time it is
+/// read. The evaluator defers them when asked (EvalOptions::defer_texts, for `check`, which writes
+/// its report and exits): a million findings would otherwise hold a million rendered messages,
+/// remedies and names (about 400 MB at a million accounts) until the report is written. A deferred
+/// text reads the dataset it was evaluated over, which must outlive it unchanged. 16 bytes.
 class FindingText {
  public:
   /// Renders the text of lane `lane` of a rule's findings.
@@ -232,11 +238,12 @@ class FindingText {
   [[nodiscard]] bool empty() const {
     if (!source_) return true;
     const std::string_view* stored = source_->stored();
-    return stored ? stored->empty() : str().empty();
+    return stored ? stored->empty() : source_->empty(lane_);
   }
 
   friend bool operator==(const FindingText& a, const FindingText& b) { return a.str() == b.str(); }
   friend bool operator==(const FindingText& a, std::string_view b) { return a.str() == b; }
+  friend bool operator==(const FindingText& a, const std::string& b) { return a.str() == b; }
   friend bool operator==(const FindingText& a, const char* b) { return a.str() == b; }
   friend std::string operator+(const std::string& a, const FindingText& b) { return a + b.str(); }
   friend std::string operator+(std::string&& a, const FindingText& b) {
@@ -268,7 +275,7 @@ struct Finding {
   bool value_subject = false;   // the subject is a value (subject_id), not a row
   SharedString subject_entity;  // "accounts"; for value subjects the entity the values come from
   std::string subject_id;      // the row id, or the value
-  std::string subject_name;    // the row's `name` when it has one
+  FindingText subject_name;    // the row's `name` when it has one (deferred with the texts)
   FindingText message;
   FindingText remedy;
   SharedStrings tags;

@@ -217,11 +217,11 @@ void append_finding_json(std::string& out, const Finding& f) {
   out += rule.entity;
   out += f.value_subject ? ", \"value\": " : ", \"id\": ";
   append_json_string(out, f.subject_id);
+  thread_local std::string scratch;  // a deferred text or evidence, rendered before it is written
   if (!f.value_subject && !f.subject_name.empty()) {
     out += ", \"name\": ";
-    append_json_string(out, f.subject_name);
+    append_json_string(out, f.subject_name.view(scratch));
   }
-  thread_local std::string scratch;  // a deferred text or evidence, rendered before it is written
   out += "}, \"message\": ";
   append_json_string(out, f.message.view(scratch));
   out += ", \"remedy\": ";
@@ -299,9 +299,10 @@ void render_csv(const EvalResult& result, const ReportWriter& write) {
     std::string tags;
     for (std::size_t t = 0; t < f.tags.size(); ++t) tags.append(t ? ";" : "").append(f.tags[t]);
     buffer += dsl::severity_name(f.severity);
-    const std::string message = f.message.str(), remedy = f.remedy.str();  // rendered now: kept alive
+    // Rendered now: kept alive.
+    const std::string name = f.subject_name.str(), message = f.message.str(), remedy = f.remedy.str();
     const std::initializer_list<std::string_view> cells = {
-        f.pack, f.pack_version, f.rule, f.subject_entity, f.subject_id, f.subject_name, message, remedy, tags};
+        f.pack, f.pack_version, f.rule, f.subject_entity, f.subject_id, name, message, remedy, tags};
     for (std::string_view cell : cells) {
       buffer += ',';
       append_csv_cell(buffer, cell);

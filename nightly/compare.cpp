@@ -74,7 +74,7 @@ Comparison compare(std::vector<engine::Finding> findings, const std::vector<std:
     k.severity = r.finding.severity;
     k.subject_entity = r.finding.subject_entity;
     k.subject_id = r.finding.subject_id;
-    k.subject_name = r.finding.subject_name;
+    k.subject_name = r.finding.subject_name.str();
     k.owner_id = r.owner_id;
     k.first_seen = r.first_seen;
     k.waived = r.status == reports::Status::Waived;

@@ -55,7 +55,7 @@ std::string run_facts(const RunReport& report) {
 
 std::string markdown_finding(const ReportFinding& rf) {
   const engine::Finding& f = rf.finding;
-  std::string out = "### " + markdown_escape(f.title) + " — " + markdown_escape(subject_label(f.subject_name, f.subject_id)) + "\n\n";
+  std::string out = "### " + markdown_escape(f.title) + " — " + markdown_escape(subject_label(f.subject_name.str(), f.subject_id)) + "\n\n";
   out += "**" + std::string(dsl::severity_name(f.severity)) + "** · `" + markdown_escape(f.subject_entity + "/" + f.subject_id) +
          "` · since " + markdown_escape(rf.first_seen.substr(0, 10)) + "\n\n";
   if (!f.message.empty()) out += markdown_escape(f.message.str()) + "\n\n";
@@ -81,7 +81,7 @@ std::string html_finding(const ReportFinding& rf) {
       "font-size:14px;line-height:1.45;color:#1f2933;\">\n<div style=\"font-weight:600;\">" + markup_escape(f.title) +
       "</div>\n<div style=\"color:#616e7c;font-size:12px;margin:2px 0 6px;\"><span style=\"color:" + color +
       ";font-weight:600;text-transform:uppercase;\">" + std::string(dsl::severity_name(f.severity)) + "</span> · " +
-      markup_escape(subject_label(f.subject_name, f.subject_id)) + " · since " + markup_escape(rf.first_seen.substr(0, 10)) + "</div>\n";
+      markup_escape(subject_label(f.subject_name.str(), f.subject_id)) + " · since " + markup_escape(rf.first_seen.substr(0, 10)) + "</div>\n";
   if (!f.message.empty()) out += "<div>" + markup_escape(f.message.str()) + "</div>\n";
   if (!f.remedy.empty()) {
     out += "<div style=\"margin-top:6px;\"><strong>Remedy:</strong> " + markup_escape(f.remedy.str()) + "</div>\n";

@@ -186,7 +186,7 @@ std::string findings_table(const RunReport& report) {
     out += "<tr data-severity=\"" + severity + "\" data-status=\"" + status + "\" data-team=\"" + e(rf.team) +
            "\" data-region=\"" + e(rf.region) + "\"><td>" + severity_badge(f.severity) + "</td><td><span class=\"status status-" +
            status + "\">" + status + "</span></td><td><code>" + e(f.rule) + "</code><div class=\"remedy\">" + e(f.title) +
-           "</div></td><td>" + e(f.subject_name.empty() ? f.subject_id : f.subject_name) + "<div class=\"remedy\"><code>" +
+           "</div></td><td>" + e(f.subject_name.empty() ? f.subject_id : f.subject_name.str()) + "<div class=\"remedy\"><code>" +
            e(f.subject_entity + "/" + f.subject_id) + "</code></div></td><td>" + e(f.message.str());
     if (!f.remedy.empty()) out += "<div class=\"remedy\">Remedy: " + e(f.remedy.str()) + "</div>";
     if (rf.waiver >= 0) {

@@ -204,7 +204,7 @@ std::string render_run_csv(const RunReport& report) {
     const std::string message = f.message.str(), remedy = f.remedy.str();
     std::string_view reason = rf.waiver >= 0 ? std::string_view(report.waivers.at(static_cast<std::size_t>(rf.waiver)).reason) : "";
     row({status_name(rf.status), dsl::severity_name(f.severity), f.pack, f.rule, f.subject_entity, f.subject_id,
-         f.subject_name, message, remedy, rf.owner_id, owner ? owner->name : "", rf.team, rf.region, rf.first_seen,
+         f.subject_name.str(), message, remedy, rf.owner_id, owner ? owner->name : "", rf.team, rf.region, rf.first_seen,
          reason, f.fingerprint()});
   }
   for (const auto& r : report.resolved) {

@@ -145,7 +145,7 @@ void write_result(JsonWriter& json, const RunReport& report, const Index& index,
       .member("region", rf.region)
       .member("severity", dsl::severity_name(f.severity))
       .member("remedy", f.remedy.str())
-      .member("subjectName", f.subject_name)
+      .member("subjectName", f.subject_name.str())
       .member("pack", f.pack)
       .member("firstSeen", rf.first_seen)
       .end();

@@ -196,8 +196,8 @@ TEST_F(IndependentCheck, ParallelEvaluationEqualsSerial) {
              std::to_string(r.unknown) + (r.enabled ? "\n" : " disabled\n");
     }
     for (const auto& f : result.findings) {
-      out += f.fingerprint() + " " + f.rule + " " + f.subject_id + " " + std::string(dsl::severity_name(f.severity)) +
-             ": " + f.message + " | " + f.remedy + "\n";
+      out += f.fingerprint() + " " + f.rule + " " + f.subject_id + " (" + f.subject_name + ") " +
+             std::string(dsl::severity_name(f.severity)) + ": " + f.message + " | " + f.remedy + "\n";
       for (const auto e : f.evidence) out += "  " + std::string(e.name) + " = " + std::string(e.json) + "\n";
     }
     return out;
@@ -213,9 +213,9 @@ TEST_F(IndependentCheck, ParallelEvaluationEqualsSerial) {
     eval.threads = threads;
     EXPECT_EQ(describe(cli::evaluate_all(pipeline, eval)), expected) << threads << " threads";
   }
-  // Messages and remedies rendered when read (as `check` does) read the same as those rendered
-  // when found, whatever the thread count; and so do subjects judged in small batches (every
-  // rule with more than one batch, percentile ranks over the run included).
+  // Messages, remedies and names rendered when read (as `check` does) read the same as those
+  // rendered when found, whatever the thread count; and so do subjects judged in small batches
+  // (every rule with more than one batch, percentile ranks over the run included).
   eval.defer_texts = true;
   for (unsigned threads : {1u, 2u}) {
     eval.threads = threads;

@@ -128,7 +128,9 @@ TEST(SharedString, EqualTextsShareOneCopyAcrossThreads) {
   for (std::size_t t = 0; t < seen.size(); ++t) {
     threads.emplace_back([&seen, t] {
       for (int i = 0; i < 1000; ++i) {
-        engine::SharedString rule(std::string("neglected_") + "long_tail");
+        std::string text = "neglected_";  // made at run time, not a literal's address
+        text += "long_tail";
+        engine::SharedString rule(text);
         engine::SharedString other("rule " + std::to_string(i % 7));
         EXPECT_EQ(other, "rule " + std::to_string(i % 7));
         seen[t] = rule.data();
@@ -196,7 +198,7 @@ TEST(SortFindings, SeverityRuleSubjectAndStableAcrossParts) {
         f.subject_id = "acc-" + std::string(subject < 10 ? "00" : subject < 100 ? "0" : "") + std::to_string(subject);
         f.subject_name = std::to_string(serial++);  // tells findings with equal keys apart
         expected.emplace_back(-static_cast<int>(f.severity), rules[r].first, rules[r].second, f.subject_id,
-                              f.subject_name);
+                              f.subject_name.str());
         part.push_back(std::move(f));
       }
     }
