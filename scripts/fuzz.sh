@@ -8,6 +8,7 @@ seconds="${1:-30}"
 build=build-fuzz
 
 CXX=clang++ CC=clang cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
   -DRAPPORT_BUILD_FUZZ=ON -DRAPPORT_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" -j2 --target fuzz_parse fuzz_load
 

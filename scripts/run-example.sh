@@ -11,14 +11,14 @@
 # 2 configuration errors, 3 source, data or output errors, 5 another run is still going.
 #
 # Environment (all optional): RAPPORT_JOBS (default 2), RAPPORT_BUILD_TYPE (default
-# RelWithDebInfo), RAPPORT_BUILD_DIR (default build).
+# Release: -O2 without debug info), RAPPORT_BUILD_DIR (default build).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 jobs="${RAPPORT_JOBS:-2}"
 build_dir="${RAPPORT_BUILD_DIR:-build}"
-build_type="${RAPPORT_BUILD_TYPE:-RelWithDebInfo}"
+build_type="${RAPPORT_BUILD_TYPE:-Release}"
 
 ./scripts/setup.sh >&2
 

@@ -4,7 +4,7 @@
 #
 # Environment (all optional):
 #   RAPPORT_JOBS        parallel build and test jobs (default 2)
-#   RAPPORT_BUILD_TYPE  CMake build type (default RelWithDebInfo)
+#   RAPPORT_BUILD_TYPE  CMake build type (default Release: -O2 without debug info)
 #   RAPPORT_BUILD_DIR   build directory (default build)
 #   RAPPORT_FUZZ_SECONDS seconds per fuzzer for a short fuzz run (default: 30 when CI=true, else none)
 set -euo pipefail
@@ -13,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 jobs="${RAPPORT_JOBS:-2}"
 build_dir="${RAPPORT_BUILD_DIR:-build}"
-build_type="${RAPPORT_BUILD_TYPE:-RelWithDebInfo}"
+build_type="${RAPPORT_BUILD_TYPE:-Release}"
 
 ./scripts/setup.sh --test
 

@@ -695,7 +695,10 @@ TEST_F(ParserHostile, TenThousandNestedParentheses) {
 }
 
 TEST_F(ParserHostile, NestingJustUnderTheLimitIsFine) {
-  auto parsed = timed(rule_with(std::string(150, '(') + "x" + std::string(150, ')')));
+  std::string nested(150, '(');
+  nested += 'x';
+  nested.append(150, ')');
+  auto parsed = timed(rule_with(nested));
   EXPECT_EQ(parsed->sink.diagnostics().size(), 0u) << rendered(parsed->sink);
 }
 
