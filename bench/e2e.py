@@ -15,7 +15,9 @@ runs `runs` times and the median is printed:
   lint      `rapport lint` on the shipped packs (compile only)
   plan      `rapport plan rulesets/portfolio` (the rebalance_portfolios plan)
 
-with peak RSS from /usr/bin/time, and the ratios check/wc and 1M/100k. Correctness: the finding
+with peak RSS from /usr/bin/time (the lowest and highest of the runs, in MiB), how much of the six
+files the page cache held before `check` (util-linux `fincore`, when present), and the ratios
+check/wc and 1M/100k. Correctness: the finding
 counts of the count-based portfolio rules are computed independently here, in Python, from the
 same files, and must equal rapport's (the script exits 1 otherwise).
 
@@ -74,6 +76,13 @@ def timed(command: list[str], stdout=subprocess.DEVNULL) -> tuple[float, int, in
 
 
 def median_run(command: list[str], runs: int, ok=(0, 1)) -> tuple[float, int]:
+    """The median wall time of `runs` runs and their highest peak RSS in KB."""
+    seconds, peaks = median_runs(command, runs, ok)
+    return seconds, max(peaks)
+
+
+def median_runs(command: list[str], runs: int, ok=(0, 1)) -> tuple[float, list[int]]:
+    """The median wall time of `runs` runs and each run's peak RSS in KB."""
     times, peaks = [], []
     for _ in range(runs):
         seconds, peak, code, _ = timed(command)
@@ -81,7 +90,25 @@ def median_run(command: list[str], runs: int, ok=(0, 1)) -> tuple[float, int]:
             sys.exit(f"e2e: {' '.join(command)} exited {code}")
         times.append(seconds)
         peaks.append(peak)
-    return statistics.median(times), max(peaks)
+    return statistics.median(times), peaks
+
+
+def peak_range(peaks: list[int]) -> str:
+    """The runs' peaks in MiB: "1,446 MiB", or lowest-highest when they differ."""
+    low, high = min(peaks) / 1024, max(peaks) / 1024
+    return f"{high:,.0f} MiB" if round(low) == round(high) else f"{low:,.0f}-{high:,.0f} MiB"
+
+
+def resident_bytes(files: list[str]) -> int | None:
+    """How much of `files` the page cache holds (util-linux fincore), or None without fincore. The
+    issue's bar is for files in the page cache; a host that caps its page cache evicts some."""
+    if not shutil.which("fincore"):
+        return None
+    proc = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", *files],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    if proc.returncode != 0:
+        return None
+    return sum(int(field) for field in proc.stdout.split() if field.isdigit())
 
 
 def files_of(data: Path, fmt: str) -> list[str]:
@@ -173,9 +200,9 @@ def duckdb_side_by_side(modules: Path, data: Path, check_s: float, check_kb: int
         print(f"  duckdb  failed (exit {code}): {' '.join(proc.stderr.strip().splitlines()[:-1])[-400:]}")
         return
     result = json.loads(proc.stdout)
-    print(f"  duckdb  {seconds:8.3f} s  peak {peak / 1024:,.0f} MB  (DuckDB {result['version']}, six checks: "
+    print(f"  duckdb  {seconds:8.3f} s  peak {peak / 1024:,.0f} MiB  (DuckDB {result['version']}, six checks: "
           f"load {result['load_seconds']:.2f} s, queries {result['query_seconds']:.2f} s) "
-          f"= {seconds / check_s:.2f}x rapport check ({check_s:.3f} s, {check_kb / 1024:,.0f} MB, all 17 rules)")
+          f"= {seconds / check_s:.2f}x rapport check ({check_s:.3f} s, {check_kb / 1024:,.0f} MiB, all 17 rules)")
     for rule in DUCKDB_CHECKS:
         ours, theirs = rapport.get(rule, 0), result["counts"][rule]
         print(f"  {rule:32} rapport {ours:>8,}  duckdb      {theirs:>8,}  {'same' if ours == theirs else 'different'}")
@@ -201,7 +228,7 @@ def main() -> int:
     modules = duckdb_modules(work) if args.duckdb else None
 
     lint_s, lint_kb = median_run([rapport, "lint", *PACKS, "-q"], args.runs, ok=(0,))
-    print(f"lint (all shipped guidance packs, whole process): {lint_s * 1000:.0f} ms, {lint_kb / 1024:.0f} MB")
+    print(f"lint (all shipped guidance packs, whole process): {lint_s * 1000:.0f} ms, {lint_kb / 1024:.0f} MiB")
 
     check_by_scale: dict[tuple[str, int], float] = {}
     for fmt in args.formats.split(","):
@@ -213,16 +240,22 @@ def main() -> int:
             cat_s, _ = median_run(["cat", *files], args.runs, ok=(0,))
             wc_s, _ = median_run(["wc", "-l", *files], args.runs, ok=(0,))
             check = [rapport, "check", *PACKS, "--data", str(data), "--as-of", AS_OF, "-q", "--format", "json"]
-            check_s, check_kb = median_run(check, args.runs)
+            resident = resident_bytes(files)
+            resident = None if resident is None else min(resident, size)  # fincore counts whole pages
+            check_s, check_peaks = median_runs(check, args.runs)
+            check_kb = max(check_peaks)
             check_by_scale[(fmt, accounts)] = check_s
             print(f"\n{fmt} {accounts:,} accounts ({size / 1e9:.2f} GB in the six files), median of {args.runs}:")
+            if resident is not None:
+                print(f"  page cache {resident / 1e9:.2f} GB of the six files resident before check "
+                      f"({100 * resident / size:.0f}%)")
             print(f"  cat     {cat_s:8.3f} s")
             print(f"  wc -l   {wc_s:8.3f} s")
-            print(f"  check   {check_s:8.3f} s  peak {check_kb / 1024:,.0f} MB  = {check_s / wc_s:.1f}x wc -l")
+            print(f"  check   {check_s:8.3f} s  peak {peak_range(check_peaks)}  = {check_s / wc_s:.1f}x wc -l")
             if not args.no_plan:
-                plan_s, plan_kb = median_run([rapport, "plan", PACKS[0], "--data", str(data), "--as-of", AS_OF, "-q",
-                                              "--format", "json"], args.runs)
-                print(f"  plan    {plan_s:8.3f} s  peak {plan_kb / 1024:,.0f} MB")
+                plan_s, plan_peaks = median_runs([rapport, "plan", PACKS[0], "--data", str(data), "--as-of", AS_OF,
+                                                  "-q", "--format", "json"], args.runs)
+                print(f"  plan    {plan_s:8.3f} s  peak {peak_range(plan_peaks)}")
             expected = independent_counts(data, fmt)
             got = rapport_counts(rapport, data, work)
             for rule, count in expected.items():
