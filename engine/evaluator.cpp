@@ -279,13 +279,23 @@ struct RuleEvidence final : LaneRenderer {
   }
 };
 
-/// The names of a rule's subjects (one lane per finding), read from the dataset's string pool
-/// when written. Lanes without a name have none: their findings keep an empty text.
+/// The names of a batch's subjects (one lane per finding): read from the dataset's string pool
+/// when written (deferred texts), or copied into one string when found. Only findings whose subject
+/// has a name refer to it; the others keep an empty text.
 struct RuleNames final : LaneRenderer {
+  const model::Dataset* data = nullptr;  // deferred: names[lane] in its pool
   std::vector<StrId> names;
-  const model::Dataset* data = nullptr;
+  std::string copied;                    // else: lane's name is copied[ends[lane - 1], ends[lane])
+  std::vector<std::uint32_t> ends;
 
-  void append(std::string& out, std::uint32_t lane) const override { out += data->strings.view(names[lane]); }
+  void append(std::string& out, std::uint32_t lane) const override {
+    if (data) {
+      out += data->strings.view(names[lane]);
+    } else {
+      const std::uint32_t begin = lane ? ends[lane - 1] : 0;
+      out.append(copied, begin, ends[lane] - begin);
+    }
+  }
   [[nodiscard]] bool empty(std::uint32_t /*lane*/) const override { return false; }
 };
 
@@ -1766,8 +1776,14 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
   std::string values;  // a finding's rendered evidence values, see EvidenceList
   // The subjects' names: views into the string pool when texts are deferred, else copies.
   boost::intrusive_ptr<RuleNames> subject_names(new RuleNames);
-  subject_names->data = &data_;
-  if (table && !names.empty() && defer_texts_) subject_names->names.resize(firing.size(), kMissingStr);
+  if (table && !names.empty()) {
+    if (defer_texts_) {
+      subject_names->data = &data_;
+      subject_names->names.resize(firing.size(), kMissingStr);
+    } else {
+      subject_names->ends.reserve(firing.size());
+    }
+  }
   for (std::size_t i = 0; i < firing.size(); ++i) {
     Finding finding;
     finding.pack = pack;
@@ -1782,12 +1798,12 @@ Vec Evaluator::judge(const dsl::CompiledRule& rule, const Frame& global, const F
       finding.subject_id = model::id_of(data_, *table, static_cast<std::size_t>(r));
       if (const StrId name = names.empty() ? kMissingStr : names[static_cast<std::size_t>(r)];
           name != kMissingStr && !data_.strings.view(name).empty()) {
-        if (defer_texts_) {
-          subject_names->names[i] = name;
-          finding.subject_name = FindingText(subject_names, static_cast<std::uint32_t>(i));
-        } else {
-          finding.subject_name = data_.strings.view(name);
-        }
+        if (defer_texts_) subject_names->names[i] = name;
+        else subject_names->copied += data_.strings.view(name);
+        finding.subject_name = FindingText(subject_names, static_cast<std::uint32_t>(i));
+      }
+      if (!defer_texts_ && !names.empty()) {
+        subject_names->ends.push_back(static_cast<std::uint32_t>(subject_names->copied.size()));
       }
     } else {
       finding.value_subject = true;
