@@ -268,24 +268,40 @@ std::string id_of(const Dataset& data, const Table& table, std::size_t row) {
   return id;
 }
 
-bool compact_reference(Column& column, const Table& target) {
-  if (column.def.type != FieldType::Ref || column.strings_compacted) return false;
-  if (column.rows.size() != column.strings.size()) return false;
+namespace {
+
+/// Keeps the ids of the rows that name none and frees the strings.
+void keep_unresolved_only(Column& column) {
   std::vector<std::pair<std::uint32_t, StrId>> unresolved;
   for (std::size_t r = 0; r < column.rows.size(); ++r) {
-    const std::int32_t row = column.rows[r];
-    const StrId text = column.strings[r];
-    if (row == kNoRow) {
-      if (text != kMissingStr) unresolved.emplace_back(static_cast<std::uint32_t>(r), text);
-    } else if (row < 0 || static_cast<std::size_t>(row) >= target.ids.size() ||
-               target.ids[static_cast<std::size_t>(row)] != text) {
-      return false;
+    if (column.rows[r] == kNoRow && column.strings[r] != kMissingStr) {
+      unresolved.emplace_back(static_cast<std::uint32_t>(r), column.strings[r]);
     }
   }
   column.unresolved = std::move(unresolved);
   std::vector<StrId>().swap(column.strings);
   column.strings_compacted = true;
+}
+
+}  // namespace
+
+bool compact_reference(Column& column, const Table& target) {
+  if (column.def.type != FieldType::Ref || column.strings_compacted) return false;
+  if (column.rows.size() != column.strings.size()) return false;
+  for (std::size_t r = 0; r < column.rows.size(); ++r) {
+    const std::int32_t row = column.rows[r];
+    if (row != kNoRow && (row < 0 || static_cast<std::size_t>(row) >= target.ids.size() ||
+                          target.ids[static_cast<std::size_t>(row)] != column.strings[r])) {
+      return false;
+    }
+  }
+  keep_unresolved_only(column);
   return true;
+}
+
+void compact_resolved_reference(Column& column) {
+  if (column.def.type != FieldType::Ref || column.strings_compacted || column.rows.size() != column.strings.size()) return;
+  keep_unresolved_only(column);
 }
 
 void compact_references(Dataset& data) {

@@ -317,6 +317,9 @@ void compact_references(Dataset& data);
 /// compact_references() for one column whose references point into `target`; false when the
 /// column is left as it is.
 bool compact_reference(Column& column, const Table& target);
+/// compact_reference() for a column whose rows were resolved from its target's ids (the
+/// loader's): they are not checked against the target again.
+void compact_resolved_reference(Column& column);
 
 /// Packs every Number, Bool, Timestamp and Date column whose values are all whole numbers within
 /// 2^32 - 2 of each other (Column::number_width): at a million accounts, about 250 MB less. The

@@ -9,12 +9,15 @@
 // depend on the number of threads: same rows, same order, same StrIds, same diagnostics.
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <future>
 #include <mutex>
 #include <set>
 #include <string>
+#include <system_error>
 #include <thread>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -22,6 +25,7 @@
 
 #include "engine/load/internal.hpp"
 #include "engine/load/loader.hpp"
+#include "engine/parallel.hpp"
 #include "model/prefetch.hpp"
 
 namespace rapport::load {
@@ -34,6 +38,7 @@ constexpr std::size_t kDefaultChunkBytes = 4u << 20;
 constexpr std::size_t kShownPerFile = 20;       // bad records / enum warnings shown per file under Skip
 constexpr std::size_t kFailLimit = 20;          // bad records reported before stopping under Fail
 constexpr std::size_t kDanglingShown = 20;      // dangling references shown per column
+constexpr std::size_t kResolvePart = 1u << 16;  // references resolved per thread at least
 
 std::string where(const std::string& path, std::uint64_t line) { return path + ":" + std::to_string(line); }
 
@@ -142,6 +147,7 @@ class Loader {
     if (dataset_.schema.entities().empty()) dataset_.schema = discovery_.schema;
     if (!plan()) return false;
     parse_and_merge();
+    finish_compactions();
     if (failed_) return false;
     const auto references_started = std::chrono::steady_clock::now();
     resolve_references();
@@ -714,7 +720,7 @@ class Loader {
       column.reset(*dataset_.schema.entity(state.plan.entity)->field("id"));
       column.strings = table.ids;
     }
-    if (options_.compact) model::compact_table(table);
+    if (options_.compact) compact_later(table);
     stats_.records += table.size();
     stats_.records_by_entity[state.plan.entity] = table.size();
     stats_.seconds_by_entity[state.plan.entity] =
@@ -723,6 +729,31 @@ class Loader {
             : std::chrono::duration<double>(std::chrono::steady_clock::now() - state.started).count();
     report_progress(state, state.plan.size);
     state.file->close();
+  }
+
+  /// Compacts a finished table on a thread of its own, while the merge goes on with the next file
+  /// (the table is the only thing it touches, and nothing reads it before finish_compactions()):
+  /// done on the merging thread, it held up the merge, and the workers once their window was full.
+  void compact_later(model::Table& table) {
+    try {
+      compactions_.push_back(std::async(std::launch::async, [&table] { model::compact_table(table); }));
+    } catch (const std::system_error&) {  // no thread to be had: here
+      model::compact_table(table);
+    }
+  }
+
+  /// Waits for the compactions; rethrows the first one's exception.
+  void finish_compactions() {
+    std::exception_ptr error;
+    for (auto& compaction : compactions_) {
+      try {
+        compaction.get();
+      } catch (...) {
+        if (!error) error = std::current_exception();
+      }
+    }
+    compactions_.clear();
+    if (error) std::rethrow_exception(error);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -750,14 +781,26 @@ class Loader {
           for (std::size_t r = 0; r < target->ids.size(); ++r) dense[target->ids[r]] = static_cast<std::int32_t>(r);
           dense_for = target;
         }
+        // The rows on both cores (millions of lookups in an array of the pool's size), then the
+        // dangling references, if any, in row order.
+        std::atomic<std::size_t> dangling{0};
+        engine::for_each_part(column.strings.size(), kResolvePart, [&](std::size_t begin, std::size_t end) {
+          std::size_t missed = 0;
+          for (std::size_t r = begin; r < end; ++r) {
+            const model::StrId id = column.strings[r];
+            if (id == model::kMissingStr) continue;
+            const std::int32_t row = id < dense.size() ? dense[id] : model::kNoRow;
+            column.rows[r] = row;
+            missed += row == model::kNoRow ? 1 : 0;
+          }
+          dangling += missed;
+        });
+        const std::size_t dangling_here = dangling;
+        stats_.dangling_references += dangling_here;
         std::size_t shown = 0, hidden = 0;
-        for (std::size_t r = 0; r < column.strings.size(); ++r) {
-          model::StrId id = column.strings[r];
-          if (id == model::kMissingStr) continue;
-          std::int32_t row = id < dense.size() ? dense[id] : model::kNoRow;
-          column.rows[r] = row;
-          if (row != model::kNoRow) continue;
-          ++stats_.dangling_references;
+        for (std::size_t r = 0; dangling_here > 0 && r < column.strings.size(); ++r) {
+          const model::StrId id = column.strings[r];
+          if (id == model::kMissingStr || column.rows[r] != model::kNoRow) continue;
           if (shown >= kDanglingShown) {
             ++hidden;
             continue;
@@ -774,7 +817,7 @@ class Loader {
                             table.entity + "." + name)
               .where = table.source_path;
         }
-        if (options_.compact) model::compact_reference(column, *target);
+        if (options_.compact) model::compact_resolved_reference(column);  // its rows came from the target's ids
       }
       // The table's references are reported: its source lines are read no more.
       if (!options_.keep_source_lines) std::vector<std::uint32_t>().swap(table.source_lines);
@@ -807,6 +850,8 @@ class Loader {
   std::vector<std::uint32_t> kept_local_;
   RowsById label_rows_;     // the ids of the file being merged, when they are labels
   std::string id_scratch_;  // a label id read back to compare
+
+  std::vector<std::future<void>> compactions_;  // tables being compacted (compact_later())
 
   bool failed_ = false;
   bool stop_ = false;

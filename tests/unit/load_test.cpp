@@ -958,6 +958,54 @@ TEST(LoadBad, DanglingReferencesAreCapped) {
   EXPECT_EQ(lines[20], "warning DAT6005 accounts.jsonl 10 more dangling references in accounts.owner_id");
 }
 
+// A column of more references than one thread resolves alone (two parts of at least 65,536 rows
+// on two cores), with dangling references in both halves: every row resolved, the references
+// counted and the first 20 shown in row order, and, compacted, the dangling ones kept by row.
+TEST(LoadBad, DanglingReferencesInALargeColumnAreFoundInRowOrder) {
+  TempDir dir;
+  dir.write("accounts.jsonl", "{\"id\":\"a0\"}\n{\"id\":\"a1\"}\n{\"id\":\"a2\"}\n");
+  constexpr int kRows = 150000;
+  std::set<int> dangling;
+  for (int r = 70000; r < 70030; ++r) dangling.insert(r);  // the second half's first
+  for (int r : {7, 40000, 149999}) dangling.insert(r);
+  std::string activities;
+  for (int r = 0; r < kRows; ++r) {
+    const std::string account = dangling.count(r) ? "gone" + std::to_string(r) : "a" + std::to_string(r % 3);
+    activities += "{\"id\":\"t" + std::to_string(r) + "\",\"account_id\":\"" + account + "\"}\n";
+  }
+  dir.write("activities.jsonl", activities);
+  Fields fields{{"accounts", {}}, {"activities", {"account_id"}}};
+  for (const bool compact : {false, true}) {
+    auto l = load_dir(dir.str(), &fields, load::BadRecordPolicy::Fail, 2, 1u << 20, true, compact);
+    ASSERT_TRUE(l->ok);
+    EXPECT_EQ(l->stats.dangling_references, 33u);
+    const model::Column& column = *l->dataset->table("activities")->column("account_id");
+    ASSERT_EQ(column.rows.size(), static_cast<std::size_t>(kRows));
+    for (int r = 0; r < kRows; ++r) {
+      ASSERT_EQ(column.rows[r], dangling.count(r) ? model::kNoRow : r % 3) << r;
+    }
+    auto lines = diagnostics(l->sink, dir.str());
+    ASSERT_EQ(lines.size(), 21u);
+    EXPECT_EQ(lines[0], "warning DAT6005 activities.jsonl:8 activities.account_id: \"gone7\" is not an id of accounts");
+    EXPECT_EQ(lines[1], "warning DAT6005 activities.jsonl:40001 activities.account_id: \"gone40000\" is not an id of accounts");
+    EXPECT_EQ(lines[2], "warning DAT6005 activities.jsonl:70001 activities.account_id: \"gone70000\" is not an id of accounts");
+    EXPECT_EQ(lines[19], "warning DAT6005 activities.jsonl:70018 activities.account_id: \"gone70017\" is not an id of accounts");
+    EXPECT_EQ(lines[20], "warning DAT6005 activities.jsonl 13 more dangling references in activities.account_id");
+    if (compact) {
+      ASSERT_TRUE(column.strings_compacted);
+      ASSERT_EQ(column.unresolved.size(), dangling.size());
+      std::size_t i = 0;
+      for (int r : dangling) {
+        EXPECT_EQ(column.unresolved[i].first, static_cast<std::uint32_t>(r));
+        EXPECT_EQ(l->dataset->strings.view(column.unresolved[i].second), "gone" + std::to_string(r));
+        ++i;
+      }
+    } else {
+      EXPECT_FALSE(column.strings_compacted);
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Chunked parallel parsing gives the same result as one chunk on one thread.
 
