@@ -6,7 +6,9 @@
 // into its own ChunkOut; the calling thread merges finished chunks strictly in task order: interns
 // the chunk's distinct strings into the shared StringPool, checks ids for duplicates, appends the
 // rows and reports the chunk's issues with their global line numbers. Results therefore don't
-// depend on the number of threads: same rows, same order, same StrIds, same diagnostics.
+// depend on the number of threads: same rows, same order, same StrIds, same diagnostics. A finished
+// table is compacted on a thread of its own while the merge goes on (compact_later()); references
+// are resolved once every file is merged, each column's rows split between the cores.
 
 #include <algorithm>
 #include <atomic>
