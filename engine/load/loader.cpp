@@ -786,13 +786,15 @@ class Loader {
         // The rows on both cores (millions of lookups in an array of the pool's size), then the
         // dangling references, if any, in row order.
         std::atomic<std::size_t> dangling{0};
-        engine::for_each_part(column.strings.size(), kResolvePart, [&](std::size_t begin, std::size_t end) {
+        const std::vector<model::StrId>& texts = column.strings;  // clang 14 cannot capture a structured binding
+        std::vector<std::int32_t>& rows = column.rows;
+        engine::for_each_part(texts.size(), kResolvePart, [&](std::size_t begin, std::size_t end) {
           std::size_t missed = 0;
           for (std::size_t r = begin; r < end; ++r) {
-            const model::StrId id = column.strings[r];
+            const model::StrId id = texts[r];
             if (id == model::kMissingStr) continue;
             const std::int32_t row = id < dense.size() ? dense[id] : model::kNoRow;
-            column.rows[r] = row;
+            rows[r] = row;
             missed += row == model::kNoRow ? 1 : 0;
           }
           dangling += missed;
