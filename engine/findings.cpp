@@ -66,13 +66,15 @@ std::vector<Finding> sorted_moved(std::vector<std::vector<Finding>*> parts) {
     for (auto& f : *part) all.push_back(&f);
   }
   const std::size_t n = all.size();
-  // One integer key per finding for severity, pack and rule (ranked among the few distinct
-  // pack/rule pairs), so most comparisons never touch a string.
+  // Severity, pack and rule as one integer per finding: first the runs of one pack/rule (a batch
+  // is one rule's), then the pairs' ranks, so no string is compared per finding.
   std::map<std::pair<std::string_view, std::string_view>, std::uint32_t> ranks;
+  std::vector<std::pair<std::size_t, std::uint32_t*>> runs;  // a run's first position, its pair's rank
   for (std::size_t i = 0; i < n; ++i) {
     const Finding& f = *all[i];
-    if (i == 0 || all[i - 1]->rule != f.rule || all[i - 1]->pack != f.pack) {  // runs of one rule
-      ranks.emplace(std::make_pair(std::string_view(f.pack), std::string_view(f.rule)), 0);
+    if (i == 0 || all[i - 1]->rule != f.rule || all[i - 1]->pack != f.pack) {
+      auto pair = ranks.emplace(std::make_pair(std::string_view(f.pack), std::string_view(f.rule)), 0).first;
+      runs.emplace_back(i, &pair->second);
     }
   }
   std::uint32_t next = 0;
@@ -86,17 +88,15 @@ std::vector<Finding> sorted_moved(std::vector<std::vector<Finding>*> parts) {
   const std::size_t pairs = ranks.size();
   std::vector<std::uint32_t> group(n);
   std::vector<std::size_t> group_start(5 * pairs + 1, 0);
-  const Finding* previous = nullptr;
-  std::size_t rank = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const Finding& f = *all[i];
-    if (!previous || previous->rule != f.rule || previous->pack != f.pack) {
-      rank = ranks.at(std::make_pair(std::string_view(f.pack), std::string_view(f.rule)));
+  for (std::size_t run = 0; run < runs.size(); ++run) {
+    const std::size_t end = run + 1 < runs.size() ? runs[run + 1].first : n;
+    const std::size_t rank = *runs[run].second;
+    for (std::size_t i = runs[run].first; i < end; ++i) {
+      const auto severity = static_cast<std::size_t>(4 - static_cast<int>(all[i]->severity));
+      const auto g = static_cast<std::uint32_t>(severity * pairs + rank);
+      group[i] = g;
+      ++group_start[g + 1];
     }
-    previous = &f;
-    const auto g = static_cast<std::uint32_t>(static_cast<std::size_t>(4 - static_cast<int>(f.severity)) * pairs + rank);
-    group[i] = g;
-    ++group_start[g + 1];
   }
   std::partial_sum(group_start.begin(), group_start.end(), group_start.begin());
   std::vector<std::uint32_t> order(n);

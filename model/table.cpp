@@ -270,6 +270,11 @@ std::string id_of(const Dataset& data, const Table& table, std::size_t row) {
 
 namespace {
 
+/// A resolved Ref column that still has its strings, one per row.
+bool compactable(const Column& column) {
+  return column.def.type == FieldType::Ref && !column.strings_compacted && column.rows.size() == column.strings.size();
+}
+
 /// Keeps the ids of the rows that name none and frees the strings.
 void keep_unresolved_only(Column& column) {
   std::vector<std::pair<std::uint32_t, StrId>> unresolved;
@@ -286,8 +291,7 @@ void keep_unresolved_only(Column& column) {
 }  // namespace
 
 bool compact_reference(Column& column, const Table& target) {
-  if (column.def.type != FieldType::Ref || column.strings_compacted) return false;
-  if (column.rows.size() != column.strings.size()) return false;
+  if (!compactable(column)) return false;
   for (std::size_t r = 0; r < column.rows.size(); ++r) {
     const std::int32_t row = column.rows[r];
     if (row != kNoRow && (row < 0 || static_cast<std::size_t>(row) >= target.ids.size() ||
@@ -300,8 +304,7 @@ bool compact_reference(Column& column, const Table& target) {
 }
 
 void compact_resolved_reference(Column& column) {
-  if (column.def.type != FieldType::Ref || column.strings_compacted || column.rows.size() != column.strings.size()) return;
-  keep_unresolved_only(column);
+  if (compactable(column)) keep_unresolved_only(column);
 }
 
 void compact_references(Dataset& data) {

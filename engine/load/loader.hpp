@@ -61,7 +61,8 @@ struct LoadOptions {
   bool keep_source_lines = true;
   /// Compact each table as soon as it is loaded (model::compact_table, on a thread of its own
   /// beside the merge), and each reference column as soon as it is resolved
-  /// (model::compact_resolved_reference), and drop source lines a table at a time: the load's peak memory is then about that of the compacted data. For data that is
+  /// (model::compact_resolved_reference), and drop source lines a table at a time: the load's peak
+  /// memory is then about that of the compacted data. For data that is
   /// only read from then on (`rapport check`).
   bool compact = false;
   /// Entities whose ids only name their rows: no rule reads them as values (`activity.id`, a join
